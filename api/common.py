@@ -1,0 +1,89 @@
+"""What every surface shares: blueprints tied to a surface, a lenient schema base, auth decorators."""
+
+from functools import wraps
+
+from flask import g
+from flask_jwt_extended import verify_jwt_in_request
+from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema
+
+from api.errors import Surface, register_blueprint_surface
+from portal.extensions import csrf, limiter
+from portal.models import Role, User
+from portal.services import permissions
+
+
+class BaseSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # clients may send more than a document lists; ignore, don't refuse
+
+
+def surface_blueprint(surface: Surface, name: str, url_prefix: str | None = None, **kwargs) -> Blueprint:
+    """A flask-smorest Blueprint whose errors take `surface`'s shape and which skips CSRF (JWT, not cookies)."""
+    bp = Blueprint(f"{surface.name}_{name}", __name__, url_prefix=url_prefix,
+                   description=kwargs.pop("description", surface.title), **kwargs)
+    register_blueprint_surface(bp.name, surface)
+    csrf.exempt(bp)
+    return bp
+
+
+def current_user() -> User:
+    return g.api_user
+
+
+def auth_required(*actions: str, refresh: bool = False):
+    """Require a valid, unrevoked JWT (a refresh token when `refresh`) and every action named."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            verify_jwt_in_request(refresh=refresh)
+            for action in actions:
+                permissions.require(g.api_user, action)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
+
+
+def optional_auth(view):
+    """Authenticate when a token is sent; `g.api_user` is None otherwise."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.api_user = None
+        verify_jwt_in_request(optional=True)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def auth_rate_limit(view):
+    """Throttle credential checks per client address; only failures count."""
+    from flask import current_app
+
+    return limiter.limit(lambda: current_app.config["API_AUTH_RATE_LIMIT"],
+                         deduct_when=lambda response: response.status_code in (400, 401, 422))(view)
+
+
+class RoleNames:
+    """A document's own names for Mkopo's roles (001's `lender` is our loan_officer, ...)."""
+
+    def __init__(self, **aliases: str):
+        self._to_api = {Role(role): name for role, name in aliases.items()}
+        self._from_api = {name: role for role, name in self._to_api.items()}
+
+    def to_api(self, role: Role) -> str:
+        return self._to_api.get(role, role.value)
+
+    def from_api(self, name: str | None) -> Role | None:
+        if name is None:
+            return None
+        if name in self._from_api:
+            return self._from_api[name]
+        try:
+            role = Role(name)
+        except ValueError:
+            return None
+        return None if role in self._to_api else role  # a renamed role answers only to its alias
+
+    def choices(self) -> list[str]:
+        return [self.to_api(role) for role in Role]

@@ -1,0 +1,1 @@
+"""000 Microfinance: client and staff profiles, transactions and loan details."""

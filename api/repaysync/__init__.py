@@ -1,0 +1,1 @@
+"""003 RepaySync: the collections API (auth, users, customers, logs)."""

@@ -1,0 +1,158 @@
+"""003 RepaySync routes: thin views over portal.services."""
+
+from flask import g
+from flask.views import MethodView
+
+from api import tokens
+from api.common import auth_rate_limit, auth_required, current_user, optional_auth, surface_blueprint
+from api.repaysync import schemas
+from api.repaysync.errors import SURFACE
+from portal.models.base import db
+from portal.services import api_logs, customers, users
+from portal.services.errors import AuthFailed
+
+auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/api/auth", description="003 RepaySync: JWT tokens")
+users_bp = surface_blueprint(SURFACE, "users", url_prefix="/api/users", description="003 RepaySync: users")
+customers_bp = surface_blueprint(SURFACE, "customers", url_prefix="/api/customers",
+                                 description="003 RepaySync: customers")
+logs_bp = surface_blueprint(SURFACE, "logs", url_prefix="/api/logs", description="003 RepaySync: API request log")
+BLUEPRINTS = [auth_bp, users_bp, customers_bp, logs_bp]
+
+
+@auth_bp.route("/token/")
+class TokenView(MethodView):
+    decorators = [auth_rate_limit]
+
+    @auth_bp.arguments(schemas.TokenRequestSchema)
+    @auth_bp.response(200, schemas.TokenPairSchema)
+    def post(self, creds):
+        """Obtain an access and a refresh token"""
+        user = users.authenticate(creds["username"], creds["password"])
+        access, refresh = tokens.issue_pair(user, schemas.ROLES.to_api(user.role))
+        db.session.commit()
+        return {"access": access, "refresh": refresh}
+
+
+@auth_bp.route("/token/refresh/")
+class TokenRefreshView(MethodView):
+    @auth_bp.arguments(schemas.RefreshRequestSchema)
+    @auth_bp.response(200, schemas.AccessSchema)
+    def post(self, body):
+        """Exchange a refresh token for a new access token (the refresh token stays valid)"""
+        tokens.verify_refresh(body["refresh"])
+        result = tokens.refresh(schemas.ROLES.to_api(g.api_user.role), rotate=False)
+        if result is None:
+            raise AuthFailed("Token is invalid or expired.")
+        return {"access": result[0]}
+
+
+@users_bp.route("/register/")
+class RegisterView(MethodView):
+    decorators = [optional_auth]
+
+    @users_bp.arguments(schemas.UserRegisterSchema)
+    @users_bp.response(201, schemas.UserSchema)
+    def post(self, data):
+        """Register a user; staff roles need an admin or manager token"""
+        user = users.create(users.NewUser(
+            username=data["username"], password=data["password"], role=schemas.ROLES.from_api(data["role"]),
+            email=data.get("email"), phone=data.get("phone"), first_name=data["first_name"],
+            last_name=data["last_name"], manager_id=data["manager"]), actor=g.api_user)
+        db.session.commit()
+        return user
+
+
+@users_bp.route("/")
+class UsersView(MethodView):
+    decorators = [auth_required("user.list")]
+
+    @users_bp.response(200, schemas.UserSchema(many=True))
+    def get(self):
+        """List the users the caller may see (admins: all; managers: their team)"""
+        return users.list_visible(current_user())
+
+
+def _page_headers(page) -> dict:
+    return {"X-Total-Count": str(page.total), "X-Page": str(page.page), "X-Page-Size": str(page.per_page)}
+
+
+@customers_bp.route("/")
+class CustomersView(MethodView):
+    decorators = [auth_required()]
+
+    @customers_bp.arguments(schemas.CustomerQueryArgsSchema, location="query")
+    @customers_bp.response(200, schemas.CustomerSchema(many=True))
+    def get(self, args):
+        """List customers assigned to the caller (calling agents: all); newest first"""
+        page = customers.search(customers.CustomerFilters(search=args.get("search")), actor=current_user(),
+                                page=args["page"], per_page=args["page_size"], max_per_page=500)
+        return page.items, 200, _page_headers(page)
+
+    @customers_bp.arguments(schemas.CustomerSchema)
+    @customers_bp.response(201, schemas.CustomerSchema)
+    def post(self, data):
+        """Create a customer; a null or omitted customer_code is generated"""
+        customer = customers.create(data, actor=current_user())
+        db.session.commit()
+        return customer
+
+
+@customers_bp.route("/create/")
+class CustomerCreateView(MethodView):
+    decorators = [auth_required()]
+
+    @customers_bp.arguments(schemas.CustomerSchema)
+    @customers_bp.response(201, schemas.CustomerSchema)
+    def post(self, data):
+        """Create a single customer"""
+        customer = customers.create(data, actor=current_user())
+        db.session.commit()
+        return customer
+
+
+@customers_bp.route("/<int:customer_id>/")
+class CustomerByIdView(MethodView):
+    decorators = [auth_required()]
+
+    @customers_bp.response(200, schemas.CustomerSchema)
+    def get(self, customer_id):
+        """Retrieve a customer"""
+        return customers.get_visible(customer_id, actor=current_user())
+
+    @customers_bp.arguments(schemas.CustomerSchema)
+    @customers_bp.response(200, schemas.CustomerSchema)
+    def put(self, data, customer_id):
+        """Replace a customer's details (name is required)"""
+        customer = customers.get_visible(customer_id, actor=current_user())
+        customers.update(customer, data, actor=current_user(), replace=True)
+        db.session.commit()
+        return customer
+
+    @customers_bp.arguments(schemas.CustomerSchema(partial=True))
+    @customers_bp.response(200, schemas.CustomerSchema)
+    def patch(self, data, customer_id):
+        """Change some of a customer's details"""
+        customer = customers.get_visible(customer_id, actor=current_user())
+        customers.update(customer, data, actor=current_user())
+        db.session.commit()
+        return customer
+
+    @customers_bp.response(200)
+    def delete(self, customer_id):
+        """Delete a customer (admins; refused while they have loans)"""
+        customer = customers.get_visible(customer_id, actor=current_user())
+        customers.delete(customer, actor=current_user())
+        db.session.commit()
+        return {"message": "Customer deleted."}
+
+
+@logs_bp.route("/")
+class LogsView(MethodView):
+    decorators = [auth_required("apilog.view")]
+
+    @logs_bp.arguments(schemas.LogQueryArgsSchema, location="query")
+    @logs_bp.response(200, schemas.LogSchema(many=True))
+    def get(self, args):
+        """List API request logs, newest first (admins only); secrets are redacted"""
+        page = api_logs.recent(actor=current_user(), page=args["page"], per_page=args["page_size"])
+        return page.items, 200, _page_headers(page)

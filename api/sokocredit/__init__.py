@@ -1,0 +1,1 @@
+"""001 SokoCredit: lending for small traders (auth suite, customers)."""

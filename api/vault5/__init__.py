@@ -1,0 +1,1 @@
+"""004 Vault5: personal finance and informal lending (auth now; accounts and lending come later)."""

@@ -1,0 +1,50 @@
+"""004 Vault5 routes: /v1/auth/login and /v1/auth/register."""
+
+from flask.views import MethodView
+
+from api import tokens
+from api.common import auth_rate_limit, surface_blueprint
+from api.vault5 import schemas
+from api.vault5.errors import SURFACE
+from portal.models import Role
+from portal.models.base import db
+from portal.services import users
+
+auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/v1/auth", description="004 Vault5: authentication")
+BLUEPRINTS = [auth_bp]
+
+
+def _result(user) -> dict:
+    access, refresh = tokens.issue_pair(user, schemas.ROLES.to_api(user.role))
+    return {"success": True, "token": access, "refreshToken": refresh, "user": user}
+
+
+@auth_bp.route("/login")
+class LoginView(MethodView):
+    decorators = [auth_rate_limit]
+
+    @auth_bp.arguments(schemas.LoginSchema)
+    @auth_bp.response(200, schemas.AuthResultSchema)
+    def post(self, creds):
+        """Log in with an e-mail, phone or username"""
+        user = users.authenticate(creds["identifier"], creds["password"])
+        result = _result(user)
+        db.session.commit()
+        return result
+
+
+@auth_bp.route("/register")
+class RegisterView(MethodView):
+    decorators = [auth_rate_limit]
+
+    @auth_bp.arguments(schemas.RegisterSchema)
+    @auth_bp.response(201, schemas.AuthResultSchema)
+    def post(self, data):
+        """Create a personal account and sign in"""
+        user = users.create(users.NewUser(
+            username=data["primaryEmail"], email=data["primaryEmail"], phone=data["primaryPhone"],
+            password=data["password"], first_name=data["firstName"], last_name=data["lastName"],
+            role=Role.BORROWER), actor=None)
+        result = _result(user)
+        db.session.commit()
+        return result

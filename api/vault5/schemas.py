@@ -1,0 +1,39 @@
+"""004's field names: camelCase, `_id` for identifiers."""
+
+from marshmallow import fields
+
+from api.common import BaseSchema, RoleNames
+
+ROLES = RoleNames(borrower="user")
+
+
+class LoginSchema(BaseSchema):
+    identifier = fields.String(required=True)
+    password = fields.String(required=True, load_only=True)
+
+
+class RegisterSchema(BaseSchema):
+    primaryEmail = fields.String(required=True)
+    primaryPhone = fields.String(load_default=None, allow_none=True)
+    password = fields.String(required=True, load_only=True)
+    firstName = fields.String(load_default="")
+    lastName = fields.String(load_default="")
+
+
+class UserSchema(BaseSchema):
+    _id = fields.Function(lambda user: str(user.id), data_key="_id")
+    primaryEmail = fields.String(attribute="email")
+    primaryPhone = fields.String(attribute="phone")
+    firstName = fields.String(attribute="first_name")
+    lastName = fields.String(attribute="last_name")
+    role = fields.Function(lambda user: ROLES.to_api(user.role))
+    emailVerified = fields.Boolean(attribute="email_verified")
+    phoneVerified = fields.Boolean(attribute="phone_verified")
+    createdAt = fields.DateTime(attribute="created_at")
+
+
+class AuthResultSchema(BaseSchema):
+    success = fields.Boolean()
+    token = fields.String()
+    refreshToken = fields.String()
+    user = fields.Nested(UserSchema)

@@ -1,0 +1,40 @@
+"""Customer forms: fields only. The rules live in portal.services.customers."""
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional
+
+from portal.services.customers import FIELDS
+
+
+class CustomerForm(FlaskForm):
+    name = StringField("Full name")
+    phone = StringField("Phone", description="Kenyan 07xx / +2547xx, or +91 for India")
+    email = StringField("E-mail")
+    national_id = StringField("National ID number")
+    business_name = StringField("Business name")
+    location = StringField("Location / market")
+    address_line_1 = StringField("Address line 1")
+    address_line_2 = StringField("Address line 2")
+    city = StringField("City / town")
+    state = StringField("County / state")
+    pincode = StringField("Postal code")
+    date_of_birth = DateField("Date of birth", validators=[Optional()])
+    assigned_officer_id = SelectField("Collection officer", choices=[], validate_choice=False)
+
+    def service_values(self, include_assignment: bool) -> dict:
+        return {name: getattr(self, name).data for name in FIELDS
+                if hasattr(self, name) and (include_assignment or name != "assigned_officer_id")}
+
+
+class CustomerFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = StringField("Search")
+    location = StringField("Location")
+    kyc_status = SelectField("KYC", choices=[("", "Any KYC status"), ("unverified", "Unverified"),
+                                            ("pending", "Pending"), ("verified", "Verified"),
+                                            ("rejected", "Rejected")])
+    sort = SelectField("Sort", choices=[("newest", "Newest first"), ("oldest", "Oldest first"),
+                                        ("name", "Name A-Z")])

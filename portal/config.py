@@ -1,0 +1,98 @@
+"""Configuration read from the environment, one class per MKOPO_ENV."""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+INSECURE_SECRETS = {"", "dev", "change-me", "secret"}
+
+
+def instance_dir() -> Path:
+    path = Path(os.environ.get("MKOPO_INSTANCE_DIR", Path(__file__).resolve().parent.parent / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def persistent_secret(instance: Path) -> str:
+    """Return the secret kept in instance/, creating it on first run."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "development"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session that holds it
+
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=7)
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "message"
+
+    # werkzeug's scrypt; tests swap in a cheap method so fixtures stay fast.
+    PASSWORD_HASH_METHOD = "scrypt"
+    ONE_TIME_CODE_TTL = timedelta(minutes=15)
+    API_LOG_PAYLOAD_LIMIT = 4096
+    LOGIN_RATE_LIMIT = "5 per minute"
+    API_AUTH_RATE_LIMIT = "10 per minute"
+
+    API_TITLE = "Mkopo API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "schema/"
+    OPENAPI_SWAGGER_UI_PATH = "docs/"
+    OPENAPI_SWAGGER_UI_URL = "/static/vendor/swagger-ui/"
+    OPENAPI_REDOC_PATH = "redoc/"
+    OPENAPI_REDOC_URL = "/static/vendor/redoc/redoc.standalone.js"
+
+    def __init__(self) -> None:
+        instance = instance_dir()
+        self.INSTANCE_PATH = str(instance)
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'mkopo.db'}"
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or persistent_secret(instance)
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
+
+
+class DevelopmentConfig(Config):
+    pass
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        secret = os.environ.get("SECRET_KEY", "")
+        if secret in INSECURE_SECRETS or len(secret) < 32:
+            raise RuntimeError("MKOPO_ENV=production needs SECRET_KEY set to a random value of 32+ characters")
+        super().__init__()
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+
+
+CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}
+
+
+def load_config(env_name: str | None = None) -> Config:
+    name = env_name or os.environ.get("MKOPO_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"MKOPO_ENV must be one of {', '.join(CONFIGS)}, not {name!r}")
+    return CONFIGS[name]()

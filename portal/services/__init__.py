@@ -1,0 +1,1 @@
+"""The business rules, shared by the portal and the API. Services flush; callers commit."""

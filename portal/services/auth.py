@@ -1,0 +1,141 @@
+"""API sign-in sessions and one-time codes (password reset, e-mail and phone verification)."""
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from portal.models import AuthSession, CodePurpose, OneTimeCode, User
+from portal.models.base import db, utcnow
+from portal.services import audit, notifier, users
+from portal.services.errors import ValidationFailed
+
+MAX_CODE_ATTEMPTS = 5
+
+
+def start_session(user: User, user_agent: str = "") -> AuthSession:
+    session = AuthSession(id=uuid.uuid4().hex, user_id=user.id, refresh_jti=str(uuid.uuid4()),
+                          expires_at=utcnow() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+                          user_agent=user_agent[:200])
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def active_session(session_id: str, user_id: int, token_version: int) -> tuple[AuthSession, User] | None:
+    """The session and user behind a token's claims, or None when either has been revoked."""
+    row = db.session.execute(
+        select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(
+            AuthSession.id == session_id, AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None), AuthSession.expires_at > utcnow(),
+            User.token_version == token_version, User.is_active.is_(True))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def rotate_refresh(session: AuthSession, presented_jti: str) -> str | None:
+    """Swap the session's refresh jti for a new one and return it.
+
+    A refresh token presented after it was rotated means it leaked: the whole session
+    ends and None is returned, so the caller commits the revocation before refusing.
+    """
+    if presented_jti != session.refresh_jti:
+        session.revoked_at = utcnow()
+        db.session.flush()
+        return None
+    session.refresh_jti = str(uuid.uuid4())
+    db.session.flush()
+    return session.refresh_jti
+
+
+def end_session(session: AuthSession) -> None:
+    session.revoked_at = utcnow()
+    db.session.flush()
+
+
+def end_all_sessions(user: User) -> None:
+    """Revoke every token and portal session the user holds."""
+    user.token_version += 1
+    db.session.execute(update(AuthSession).where(AuthSession.user_id == user.id,
+                                                 AuthSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+    db.session.flush()
+    audit.record(user, "user.logout_all", "user", user.id)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_code(user: User, purpose: CodePurpose) -> str:
+    """Create a code, send it through the notifier, and return it (for the notifier's callers only)."""
+    # A reset token travels in a link and must resist guessing; a verification code is typed by hand.
+    raw = secrets.token_urlsafe(24) if purpose == CodePurpose.RESET_PASSWORD else f"{secrets.randbelow(10**6):06d}"
+    db.session.execute(update(OneTimeCode).where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose,
+                                                 OneTimeCode.used_at.is_(None)).values(used_at=utcnow()))
+    db.session.add(OneTimeCode(user_id=user.id, purpose=purpose, code_hash=_digest(raw),
+                               expires_at=utcnow() + current_app.config["ONE_TIME_CODE_TTL"]))
+    minutes = int(current_app.config["ONE_TIME_CODE_TTL"].total_seconds() // 60)
+    notifier.notify(user, purpose.value, _TITLES[purpose], f"Your code is {raw}. It expires in {minutes} minutes.")
+    return raw
+
+
+_TITLES = {
+    CodePurpose.RESET_PASSWORD: "Password reset requested",
+    CodePurpose.VERIFY_EMAIL: "Verify your e-mail address",
+    CodePurpose.VERIFY_PHONE: "Verify your phone number",
+}
+
+
+def request_password_reset(identifier: str) -> None:
+    """Send a reset token if the account exists; say nothing either way to the caller."""
+    user = users.find_by_identifier(identifier)
+    if user is not None and user.is_active:
+        issue_code(user, CodePurpose.RESET_PASSWORD)
+
+
+def _live_code(code: OneTimeCode | None, now: datetime) -> bool:
+    return code is not None and code.used_at is None and code.expires_at > now \
+        and code.attempts < MAX_CODE_ATTEMPTS
+
+
+def reset_password(token: str, new_password: str) -> User:
+    now = utcnow()
+    code = db.session.scalars(select(OneTimeCode).where(
+        OneTimeCode.code_hash == _digest(token or ""),
+        OneTimeCode.purpose == CodePurpose.RESET_PASSWORD)).first()
+    if not _live_code(code, now):
+        raise ValidationFailed({"token": ["This reset token is invalid or has expired."]})
+    user = db.session.get(User, code.user_id)
+    users.set_password(user, new_password, actor=user)
+    code.used_at = now
+    end_all_sessions(user)
+    return user
+
+
+def verify_contact(user: User, purpose: CodePurpose, raw: str) -> bool:
+    """Mark the user's e-mail or phone verified if `raw` is their current code.
+
+    A wrong code counts an attempt and returns False, so the caller commits the count.
+    """
+    now = utcnow()
+    code = db.session.scalars(select(OneTimeCode).where(
+        OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None))
+        .order_by(OneTimeCode.id.desc())).first()
+    if not _live_code(code, now):
+        raise ValidationFailed({"code": ["No valid code: request a new one."]})
+    if code.code_hash != _digest(raw or ""):
+        code.attempts += 1
+        db.session.flush()
+        return False
+    code.used_at = now
+    if purpose == CodePurpose.VERIFY_EMAIL:
+        user.email_verified = True
+    else:
+        user.phone_verified = True
+    db.session.flush()
+    audit.record(user, f"user.{purpose.value}", "user", user.id)
+    return True

@@ -1,0 +1,37 @@
+"""Phone numbers: one canonical E.164 form for every way a customer writes theirs."""
+
+import re
+
+import phonenumbers
+
+DEFAULT_REGION = "KE"
+
+
+def normalize(raw: str, region: str = DEFAULT_REGION) -> str:
+    """Return `raw` in E.164 ('0712 345 678' and '254712345678' -> '+254712345678').
+
+    Raises ValueError with a message fit for the person who typed it.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise ValueError("Enter a phone number.")
+    if re.fullmatch(r"254\d{9}|91\d{10}", re.sub(r"[\s-]", "", text)):
+        text = "+" + text  # country code written without the plus
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError("Enter a valid phone number, e.g. 0712 345 678 or +254712345678.") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("This is not a valid phone number for its country.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def search_form(query: str) -> str | None:
+    """Return the E.164 form of a search query that looks like a phone number, else None."""
+    digits = re.sub(r"[\s()+-]", "", query)
+    if not digits.isdigit() or len(digits) < 9:
+        return None
+    try:
+        return normalize(query)
+    except ValueError:
+        return None

@@ -1,0 +1,117 @@
+"""Fixtures: one migrated database per run, each test inside a transaction that is rolled back.
+
+MKOPO_TEST_DATABASE_URL picks PostgreSQL (make test sets it from TEST_DATABASE_URL);
+otherwise a fresh SQLite file in a temporary directory.
+"""
+
+import os
+import re
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from portal import create_app
+from portal.extensions import limiter
+from portal.models import Role
+from portal.models.base import db as _db
+from tests import factories
+
+
+def _fresh_postgres(url: str) -> str:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    url = os.environ.get("MKOPO_TEST_DATABASE_URL")
+    if url:
+        return _fresh_postgres(url)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, tmp_path_factory):
+    os.environ.setdefault("MKOPO_INSTANCE_DIR", str(tmp_path_factory.mktemp("instance")))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret-" + "x" * 32,
+                      "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32, "SERVER_NAME": "localhost"})
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def db(app):
+    """The app's db, with this test's work rolled back afterwards (commits become savepoints)."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        limiter.reset()
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: Role = Role.LOAN_OFFICER, **kwargs):
+        return factories.UserFactory(role=role, **kwargs)
+    return make
+
+
+@pytest.fixture
+def login_as(client, make_user):
+    """Sign a portal session in as a new user of `role` (or as `user`), and return that user."""
+
+    def login(role: Role = Role.LOAN_OFFICER, user=None, **kwargs):
+        user = user or make_user(role, **kwargs)
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return user
+    return login
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|"X-CSRFToken": "([^"]+)"')
+
+
+@pytest.fixture
+def csrf_token(client):
+    """Fetch a page and return the CSRF token it carries for this client's session."""
+
+    def token(path: str = "/login") -> str:
+        html = client.get(path).get_data(as_text=True)
+        match = CSRF_RE.search(html)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1) or match.group(2)
+    return token
+
+
+@pytest.fixture
+def api_headers(app):
+    """Authorization headers with a fresh access token for `user`."""
+    from api import tokens
+
+    def headers(user, role_name: str | None = None) -> dict:
+        with app.test_request_context():
+            access, _ = tokens.issue_pair(user, role_name or user.role.value)
+        return {"Authorization": f"Bearer {access}"}
+    return headers
