@@ -15,9 +15,9 @@ def is_htmx() -> bool:
     return bool(request.htmx)
 
 
-def render_page_or_partial(page: str, partial: str, status: int = 200, **context):
+def render_page_or_partial(page_template: str, partial_template: str, status: int = 200, **context):
     """Render the fragment for an HTMX swap, else the whole page (which includes that fragment)."""
-    template = partial if is_partial_request() else page
+    template = partial_template if is_partial_request() else page_template
     response = make_response(render_template(template, **context), status)
     response.vary.add("HX-Request")
     return response

@@ -8,6 +8,7 @@ import os
 import re
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
@@ -35,11 +36,25 @@ def database_url(tmp_path_factory):
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context, so its own session and `g`, as in production.
+
+    (Flask would otherwise reuse the test's app context, leaking `g` between requests.)
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
+        _db.session.expire_all()  # the test's objects reload what the request changed
+        return response
+
+
 @pytest.fixture(scope="session")
 def app(database_url, tmp_path_factory):
     os.environ.setdefault("MKOPO_INSTANCE_DIR", str(tmp_path_factory.mktemp("instance")))
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret-" + "x" * 32,
                       "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32, "SERVER_NAME": "localhost"})
+    app.test_client_class = FreshContextClient
     with app.app_context():
         upgrade()
     yield app
@@ -49,18 +64,27 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def db(app):
-    """The app's db, with this test's work rolled back afterwards (commits become savepoints)."""
+    """The app's db, with this test's work rolled back afterwards (commits become savepoints).
+
+    Flask-SQLAlchemy binds sessions to `db.engines[None]`, so that entry is pointed at one
+    connection holding an outer transaction; every session (the test's and each request's)
+    joins it through a savepoint.
+    """
     with app.app_context():
-        connection = _db.engine.connect()
+        engines = _db.engines
+        engine = engines[None]
+        connection = engine.connect()
         outer = connection.begin()
         original = _db.session
-        _db.session = _db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        engines[None] = connection
+        _db.session = _db._make_scoped_session({"join_transaction_mode": "create_savepoint"})
         limiter.reset()
         try:
             yield _db
         finally:
             _db.session.remove()
             _db.session = original
+            engines[None] = engine
             outer.rollback()
             connection.close()
 

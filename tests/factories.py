@@ -14,7 +14,9 @@ class Base(factory.alchemy.SQLAlchemyModelFactory):
     class Meta:
         abstract = True
         sqlalchemy_session_factory = lambda: db.session  # noqa: E731 - the per-test session, looked up late
-        sqlalchemy_session_persistence = "flush"
+        # Committed (a savepoint released inside the test's outer transaction), so a request
+        # that rolls back on an error cannot take the test's setup data with it.
+        sqlalchemy_session_persistence = "commit"
 
 
 class UserFactory(Base):

@@ -2,6 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from portal.services.customers import FIELDS
@@ -33,8 +34,8 @@ class CustomerFilterForm(FlaskForm):
 
     q = StringField("Search")
     location = StringField("Location")
-    kyc_status = SelectField("KYC", choices=[("", "Any KYC status"), ("unverified", "Unverified"),
-                                            ("pending", "Pending"), ("verified", "Verified"),
-                                            ("rejected", "Rejected")])
-    sort = SelectField("Sort", choices=[("newest", "Newest first"), ("oldest", "Oldest first"),
-                                        ("name", "Name A-Z")])
+    kyc_status = SelectField("KYC", choices=[
+        SelectChoice("", "Any KYC status"), SelectChoice("unverified", "Unverified"),
+        SelectChoice("pending", "Pending"), SelectChoice("verified", "Verified"), SelectChoice("rejected", "Rejected")])
+    sort = SelectField("Sort", choices=[SelectChoice("newest", "Newest first"), SelectChoice("oldest", "Oldest first"),
+                                        SelectChoice("name", "Name A-Z")])

@@ -1,5 +1,6 @@
 from flask import flash, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.customers import bp
 from portal.blueprints.customers.forms import CustomerFilterForm, CustomerForm
@@ -34,7 +35,8 @@ def _officer_picker(form: CustomerForm, allowed: bool) -> bool:
     """Fill the officer picker when the actor may choose an officer; say whether they may."""
     if allowed:
         officers = users.staff_choices(current_user, (Role.COLLECTION_OFFICER,))
-        form.assigned_officer_id.choices = [("", "Not assigned")] + [(str(o.id), o.full_name) for o in officers]
+        form.assigned_officer_id.choices = [SelectChoice("", "Not assigned")] + [
+            SelectChoice(str(o.id), o.full_name) for o in officers]
     return allowed
 
 
