@@ -18,9 +18,28 @@ class BaseSchema(Schema):
         unknown = EXCLUDE  # clients may send more than a document lists; ignore, don't refuse
 
 
+class SurfaceBlueprint(Blueprint):
+    """Remembers each view's request schema, so field errors can use the document's field names."""
+
+    def arguments(self, schema, **kwargs):
+        parse = super().arguments(schema, **kwargs)
+        instance = schema() if isinstance(schema, type) else schema
+        names = {f.attribute or key: f.data_key or key for key, f in instance.fields.items()}
+
+        def decorator(view):
+            parsed = parse(view)
+
+            @wraps(parsed)
+            def wrapper(*args, **kw):
+                g.field_names = names
+                return parsed(*args, **kw)
+            return wrapper
+        return decorator
+
+
 def surface_blueprint(surface: Surface, name: str, url_prefix: str | None = None, **kwargs) -> Blueprint:
     """A flask-smorest Blueprint whose errors take `surface`'s shape and which skips CSRF (JWT, not cookies)."""
-    bp = Blueprint(f"{surface.name}_{name}", __name__, url_prefix=url_prefix,
+    bp = SurfaceBlueprint(f"{surface.name}_{name}", __name__, url_prefix=url_prefix,
                    description=kwargs.pop("description", surface.title), **kwargs)
     register_blueprint_surface(bp.name, surface)
     csrf.exempt(bp)

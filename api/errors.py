@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import jsonify, request
+from flask import g, jsonify, request
 from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
@@ -69,7 +69,9 @@ def api_error_response(status: int, message: str, errors: dict | None = None, co
     code = code or CODES.get(status, "ERROR")
     if code == "VALIDATION_ERROR":
         status = surface.validation_status  # webargs says 422; most documents say 400 for bad input
-    body = surface.shape(status, message, errors or {}, code)
+    names = g.get("field_names", {})
+    errors = {names.get(field, field): messages for field, messages in (errors or {}).items()}
+    body = surface.shape(status, message, errors, code)
     response = jsonify(body)
     response.status_code = status
     return response

@@ -30,14 +30,14 @@ class ProfilesView(MethodView):
         actor = current_user()
         if data["role"] == "client":
             customer = customers.create({"name": data["name"], "email": data.get("email"),
-                                         "national_id": data.get("id_number"), "phone": data.get("phone")},
+                                         "national_id": data.get("national_id"), "phone": data.get("phone")},
                                         actor=actor)
             db.session.commit()
             return customer
         first, _, last = data["name"].strip().partition(" ")
         invited = not data.get("password")
         user = users.create(users.NewUser(
-            username=data.get("email") or "", email=data.get("email"), phone=data.get("phone"),
+            username=data["email"], email=data["email"], phone=data.get("phone"),
             password=data.get("password") or secrets.token_urlsafe(16) + "1a", role=Role.LOAN_OFFICER,
             first_name=first, last_name=last), actor=actor)
         if invited:

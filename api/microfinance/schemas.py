@@ -1,6 +1,6 @@
 """000's field names (roles: `client` is a borrower profile, `user` a staff loan officer)."""
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.common import BaseSchema, RoleNames
 
@@ -20,9 +20,14 @@ class ProfileRequestSchema(BaseSchema):
     name = fields.String(required=True)
     email = fields.String(allow_none=True)
     role = fields.String(required=True, validate=validate.OneOf(["client", "user"]))
-    id_number = fields.String(allow_none=True)
+    id_number = fields.String(allow_none=True, attribute="national_id")
     phone = fields.String(allow_none=True)
     password = fields.String(load_only=True)
+
+    @validates_schema
+    def staff_need_email(self, data, **kwargs):
+        if data.get("role") == "user" and not data.get("email"):
+            raise ValidationError("A staff profile needs an e-mail: it is their username.", "email")
 
 
 class ClientProfileSchema(BaseSchema):

@@ -1,9 +1,9 @@
-"""004 Vault5 routes: /v1/auth/login and /v1/auth/register."""
+"""004 Vault5 routes: /v1/auth/* and /v1/users/*."""
 
 from flask.views import MethodView
 
 from api import tokens
-from api.common import auth_rate_limit, surface_blueprint
+from api.common import auth_rate_limit, auth_required, current_user, surface_blueprint
 from api.vault5 import schemas
 from api.vault5.errors import SURFACE
 from portal.models import Role
@@ -11,7 +11,8 @@ from portal.models.base import db
 from portal.services import users
 
 auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/v1/auth", description="004 Vault5: authentication")
-BLUEPRINTS = [auth_bp]
+users_bp = surface_blueprint(SURFACE, "users", url_prefix="/v1/users", description="004 Vault5: profile")
+BLUEPRINTS = [auth_bp, users_bp]
 
 
 def _result(user) -> dict:
@@ -48,3 +49,36 @@ class RegisterView(MethodView):
         result = _result(user)
         db.session.commit()
         return result
+
+
+@users_bp.route("/profile")
+class ProfileView(MethodView):
+    decorators = [auth_required()]
+
+    @users_bp.response(200, schemas.ProfileSchema)
+    def get(self):
+        """The signed-in user's profile"""
+        return {"success": True, "user": current_user()}
+
+    @users_bp.arguments(schemas.ProfileUpdateSchema)
+    @users_bp.response(200, schemas.ProfileSchema)
+    def put(self, changes):
+        """Change names, e-mail or phone (a changed contact must be verified again)"""
+        user = users.update_profile(current_user(), changes, actor=current_user())
+        db.session.commit()
+        return {"success": True, "user": user}
+
+
+@users_bp.route("/change-password")
+class ChangePasswordView(MethodView):
+    decorators = [auth_required()]
+
+    @users_bp.arguments(schemas.ChangePasswordSchema)
+    @users_bp.response(200, schemas.PasswordChangedSchema)
+    def post(self, body):
+        """Change the password; other sessions end and this one gets fresh tokens"""
+        user = current_user()
+        users.change_password(user, body["current_password"], body["new_password"])
+        result = _result(user)
+        db.session.commit()
+        return {**result, "message": "Password changed."}

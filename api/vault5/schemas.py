@@ -37,3 +37,24 @@ class AuthResultSchema(BaseSchema):
     token = fields.String()
     refreshToken = fields.String()
     user = fields.Nested(UserSchema)
+
+
+class ProfileSchema(BaseSchema):
+    success = fields.Boolean()
+    user = fields.Nested(UserSchema)
+
+
+class ProfileUpdateSchema(BaseSchema):
+    firstName = fields.String(attribute="first_name")
+    lastName = fields.String(attribute="last_name")
+    primaryEmail = fields.String(attribute="email", allow_none=True)
+    primaryPhone = fields.String(attribute="phone", allow_none=True)
+
+
+class ChangePasswordSchema(BaseSchema):
+    currentPassword = fields.String(required=True, load_only=True, attribute="current_password")
+    newPassword = fields.String(required=True, load_only=True, attribute="new_password")
+
+
+class PasswordChangedSchema(AuthResultSchema):
+    message = fields.String()

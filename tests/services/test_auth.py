@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from portal.models import AuthSession, CodePurpose, Notification, OneTimeCode, Role
+from portal.models import CodePurpose, Notification, OneTimeCode, Role
 from portal.models.base import db, utcnow
 from portal.services import auth, users
 from portal.services.errors import AuthFailed, ValidationFailed
