@@ -3,9 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import g, jsonify, request
-from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.routing import RequestRedirect
+from flask import current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 Shaper = Callable[[int, str, dict[str, list[str]], str], dict]
 
@@ -42,18 +41,15 @@ def current_surface() -> Surface | None:
     if request.blueprint in _BY_BLUEPRINT:
         return _BY_BLUEPRINT[request.blueprint]
     exc = request.routing_exception
-    if isinstance(exc, MethodNotAllowed | RequestRedirect) or exc is None:
-        # The path exists under another method (or a slash redirect): find whose route it is.
-        from flask import current_app
-
+    if isinstance(exc, MethodNotAllowed):
+        # The path exists under other methods: the surface is whoever routes it.
         adapter = current_app.url_map.bind_to_environ(request.environ)
-        for method in getattr(exc, "valid_methods", None) or ():
+        for method in exc.valid_methods or ():
             try:
                 endpoint, _ = adapter.match(method=method)
-            except Exception:
+            except HTTPException:
                 continue
-            surface = _BY_BLUEPRINT.get(endpoint.rsplit(".", 1)[0])
-            if surface:
+            if surface := _BY_BLUEPRINT.get(endpoint.rsplit(".", 1)[0]):
                 return surface
     for prefix, surface in _BY_PREFIX:
         if request.path.startswith(prefix):

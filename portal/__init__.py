@@ -11,11 +11,10 @@ from portal.config import load_config
 
 
 def create_app(config: dict | None = None) -> Flask:
+    overrides = config or {}
     app = Flask(__name__)
-    app.config.from_object(load_config((config or {}).get("MKOPO_ENV") or
-                                       ("testing" if (config or {}).get("TESTING") else None)))
-    if config:
-        app.config.update(config)
+    app.config.from_object(load_config(overrides.get("MKOPO_ENV") or ("testing" if overrides.get("TESTING") else None)))
+    app.config.update(overrides)
     _init_logging()
 
     from portal import cli, extensions, models

@@ -45,7 +45,7 @@ def register_error_handlers(app: Flask, api_error_response) -> None:
     def http_error(exc: HTTPException):
         db.session.rollback()
         status = exc.code or 500
-        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        messages = (getattr(exc, "data", None) or {}).get("messages")  # webargs' parse errors
         errors = _flatten_webargs(messages) if messages else {}
         message = "Invalid input data" if errors else (exc.description or TITLES.get(status, "Error"))
         response = api_error_response(status, message, errors, None)

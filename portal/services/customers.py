@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from portal.models import Customer, Role, User
 from portal.models.base import db
 from portal.services import audit, permissions, phones
-from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from portal.services.errors import Forbidden, NotFound, ValidationFailed
 from portal.services.pagination import MAX_PER_PAGE, Page, paginate
 from portal.services.users import clean_email
 
@@ -307,7 +307,3 @@ def search(filters: CustomerFilters, *, actor: User, page: int = 1, per_page: in
            max_per_page: int = MAX_PER_PAGE) -> Page:
     return paginate(search_statement(filters, actor=actor), page, per_page, max_per_page)
 
-
-def ensure_unlinked(customer: Customer) -> None:
-    if customer.user_id is not None:
-        raise Conflict("This customer already has a login.")
