@@ -167,7 +167,9 @@ def update_profile(user: User, changes: dict, *, actor: User) -> User:
             values["email"] = clean_email(values["email"])
         except ValueError as exc:
             errors["email"] = [str(exc)]
-    if values.get("phone"):
+    if "phone" in values and not (values["phone"] or "").strip():
+        values["phone"] = None  # cleared: NULL, since the column is unique and "" would clash
+    elif values.get("phone"):
         try:
             values["phone"] = phones.normalize(values["phone"])
         except ValueError as exc:

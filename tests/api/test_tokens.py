@@ -119,6 +119,9 @@ PROTECTED = [
     ("003", "PATCH", "/api/customers/{id}/"),
     ("003", "DELETE", "/api/customers/{id}/"),
     ("003", "GET", "/api/logs/"),
+    ("004", "GET", "/v1/users/profile"),
+    ("004", "PUT", "/v1/users/profile"),
+    ("004", "POST", "/v1/users/change-password"),
 ]
 PROTECTED_IDS = [f"{method} {path}" for _, method, path in PROTECTED]
 

@@ -96,6 +96,7 @@ def test_filter_kyc_status(admin, wanjiku, otieno):
     assert _ids(admin, kyc_status="pending") == [wanjiku.id]
     assert _ids(admin, kyc_status=KycStatus.VERIFIED) == [otieno.id]
     assert _ids(admin, kyc_status="rejected") == []
+    assert _ids(admin, kyc_status="not-a-status") == []
 
 
 def test_filter_unassigned(admin, make_user, make_customer):

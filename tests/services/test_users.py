@@ -245,6 +245,27 @@ def test_changing_phone_clears_phone_verified(make_user):
     assert (user.phone, user.phone_verified, user.email_verified) == ("+254722000111", False, True)
 
 
+@pytest.mark.parametrize("blank", ["", None])
+def test_clearing_the_phone_stores_no_phone(make_user, blank):
+    user = make_user(Role.LOAN_OFFICER, phone="+254712345678", phone_verified=True)
+    users.update_profile(user, {"phone": blank}, actor=user)
+    assert (user.phone, user.phone_verified) == (None, False)
+
+
+def test_two_users_can_both_clear_their_phones(make_user):
+    first = make_user(Role.LOAN_OFFICER, phone="+254712345678")
+    second = make_user(Role.LOAN_OFFICER, phone="+254722000111")
+    users.update_profile(first, {"phone": ""}, actor=first)
+    users.update_profile(second, {"phone": ""}, actor=second)  # phone is UNIQUE: "" twice would clash
+    assert (first.phone, second.phone) == (None, None)
+
+
+def test_clearing_the_email_stores_no_email(make_user):
+    user = make_user(Role.LOAN_OFFICER, email="old@example.co.ke", email_verified=True)
+    users.update_profile(user, {"email": " "}, actor=user)
+    assert (user.email, user.email_verified) == (None, False)
+
+
 def test_profile_email_taken_by_someone_else_is_refused(make_user):
     make_user(Role.LOAN_OFFICER, email="taken@example.co.ke")
     user = make_user(Role.LOAN_OFFICER, email="mine@example.co.ke", email_verified=True)

@@ -291,3 +291,14 @@ def test_logout_all_kills_every_session_of_the_user(client, make_user, login_001
     for pair in (this, other):
         assert_error(client.get("/auth/me", headers=bearer(pair["access_token"])), "001", 401)
         assert_error(client.post("/auth/refresh-token", json={"refresh_token": pair["refresh_token"]}), "001", 401)
+
+
+@pytest.mark.parametrize("spoil", ["expired", "logged_out"])
+def test_register_with_a_dead_token_is_401_not_anonymous(app, client, admin, api_headers, spoil):
+    headers = api_headers(admin)
+    if spoil == "expired":
+        headers = bearer(expired_copy(app, headers["Authorization"][7:]))
+    else:
+        client.post("/auth/logout", headers=headers)
+
+    assert_error(client.post("/auth/register", json=NEW_USER, headers=headers), "001", 401)

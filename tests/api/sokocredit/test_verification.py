@@ -3,7 +3,7 @@
 import pytest
 
 from portal.models import Role
-from tests.api.conftest import assert_invalid, bearer, code_from_notification, notifications_for
+from tests.api.conftest import assert_invalid, code_from_notification, notifications_for
 
 KINDS = {"email": "verify_email", "phone": "verify_phone"}
 
