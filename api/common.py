@@ -25,6 +25,8 @@ class SurfaceBlueprint(Blueprint):
         parse = super().arguments(schema, **kwargs)
         instance = schema() if isinstance(schema, type) else schema
         names = {f.attribute or key: f.data_key or key for key, f in instance.fields.items()}
+        # Service fields a document has no name for, but derives from one (004's username is its e-mail).
+        names.update(getattr(instance.Meta, "error_aliases", {}))
 
         def decorator(view):
             parsed = parse(view)

@@ -36,7 +36,8 @@ def test_development_generates_a_secret_once_and_keeps_it(monkeypatch, tmp_path)
 def test_default_database_is_sqlite_under_the_instance_folder(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("MKOPO_INSTANCE_DIR", str(tmp_path))
-    assert load_config("development").SQLALCHEMY_DATABASE_URI == f"sqlite:///{tmp_path / 'mkopo.db'}"
+    url = load_config("development").SQLALCHEMY_DATABASE_URI
+    assert url == f"sqlite:///{tmp_path / 'mkopo.db'}"
 
 
 def test_unknown_environment_name_is_refused():

@@ -48,7 +48,7 @@ class TokenRefreshView(MethodView):
 
 @users_bp.route("/register/")
 class RegisterView(MethodView):
-    decorators = [optional_auth]
+    decorators = [auth_rate_limit, optional_auth]
 
     @users_bp.arguments(schemas.UserRegisterSchema)
     @users_bp.response(201, schemas.UserSchema)

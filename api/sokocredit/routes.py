@@ -43,7 +43,7 @@ class LoginView(MethodView):
 
 @auth_bp.route("/register")
 class RegisterView(MethodView):
-    decorators = [optional_auth]
+    decorators = [auth_rate_limit, optional_auth]
 
     @auth_bp.arguments(schemas.RegisterSchema)
     @auth_bp.response(201, schemas.RegisteredSchema)

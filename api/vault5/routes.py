@@ -43,7 +43,7 @@ class RegisterView(MethodView):
     def post(self, data):
         """Create a personal account and sign in"""
         user = users.create(users.NewUser(
-            username=data["primaryEmail"], email=data["primaryEmail"], phone=data["primaryPhone"],
+            username=data["email"], email=data["email"], phone=data["phone"],
             password=data["password"], first_name=data["firstName"], last_name=data["lastName"],
             role=Role.BORROWER), actor=None)
         result = _result(user)

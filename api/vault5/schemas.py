@@ -13,8 +13,11 @@ class LoginSchema(BaseSchema):
 
 
 class RegisterSchema(BaseSchema):
-    primaryEmail = fields.String(required=True)
-    primaryPhone = fields.String(load_default=None, allow_none=True)
+    class Meta(BaseSchema.Meta):
+        error_aliases = {"username": "primaryEmail"}
+
+    primaryEmail = fields.String(required=True, attribute="email")
+    primaryPhone = fields.String(load_default=None, allow_none=True, attribute="phone")
     password = fields.String(required=True, load_only=True)
     firstName = fields.String(load_default="")
     lastName = fields.String(load_default="")
