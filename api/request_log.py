@@ -42,6 +42,7 @@ def init_request_log(app: Flask) -> None:
         if request.method == "OPTIONS" or current_surface() is None:
             return response
         user = g.get("api_user")
+        db.session.commit()  # end the view's transaction: the log row starts a short one of its own
         body = b"" if response.direct_passthrough else response.get_data()
         db.session.add(ApiLog(
             user_id=user.id if user is not None else None, method=request.method,

@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -102,4 +102,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # SQLite ignores SELECT ... FOR UPDATE: a request that may write takes the write lock
+        # up front, so its reads cannot go stale under a concurrent writer (no lost updates).
+        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -48,6 +48,11 @@ class Config:
     LOGIN_RATE_LIMIT = "5 per minute"
     API_AUTH_RATE_LIMIT = "10 per minute"
 
+    # Largest principal a customer may borrow at each KYC level (None: no ceiling).
+    KYC_LOAN_LIMITS = {"tier_0": "10000", "tier_1": "50000", "tier_2": "500000", "tier_3": None}
+    # Largest principal each role may approve (None: any amount). Roles absent here may not approve.
+    APPROVAL_LIMITS = {"manager": "500000", "admin": None}
+
     API_TITLE = "Mkopo API"
     API_VERSION = "1.0"
     OPENAPI_VERSION = "3.0.3"

@@ -5,6 +5,31 @@ from portal.models.audit import AuditLog
 from portal.models.auth import AuthSession, CodePurpose, OneTimeCode
 from portal.models.base import db
 from portal.models.customers import Customer, KycLevel, KycStatus
+from portal.models.ledger import (
+    DepositAccount,
+    DepositKind,
+    EntryKind,
+    Gl,
+    JournalEntry,
+    Posting,
+    Transaction,
+    TransactionKind,
+)
+from portal.models.loans import (
+    DisbursementChannel,
+    FeeMode,
+    FeeType,
+    Frequency,
+    Installment,
+    InterestMethod,
+    Loan,
+    LoanProduct,
+    LoanStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentSource,
+    PaymentStatus,
+)
 from portal.models.notifications import Notification
 from portal.models.users import STAFF_ROLES, Role, User
 
@@ -15,11 +40,32 @@ __all__ = [
     "AuthSession",
     "CodePurpose",
     "Customer",
+    "DepositAccount",
+    "DepositKind",
+    "DisbursementChannel",
+    "EntryKind",
+    "FeeMode",
+    "FeeType",
+    "Frequency",
+    "Gl",
+    "Installment",
+    "InterestMethod",
+    "JournalEntry",
     "KycLevel",
     "KycStatus",
+    "Loan",
+    "LoanProduct",
+    "LoanStatus",
     "Notification",
     "OneTimeCode",
+    "Payment",
+    "PaymentAllocation",
+    "PaymentSource",
+    "PaymentStatus",
+    "Posting",
     "Role",
+    "Transaction",
+    "TransactionKind",
     "User",
     "db",
 ]

@@ -1,9 +1,10 @@
 """The SQLAlchemy handle, metadata naming convention and shared column helpers."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -47,3 +48,30 @@ class UTCDateTime(db.TypeDecorator):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+CENT = Decimal("0.01")
+
+
+class Money(db.TypeDecorator):
+    """Money as integer cents in the database and Decimal in Python.
+
+    SQLite keeps Numeric as a float (ten 0.10s summed to 0.9999999999999999); integer
+    cents make SQL sums and comparisons exact on every backend. Floats are refused.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float | bool):
+            raise TypeError("money must be Decimal or int, never float")
+        cents = Decimal(value) * 100
+        if cents != cents.to_integral_value():
+            raise ValueError(f"{value} has more than two decimal places")
+        return int(cents)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else (Decimal(int(value)) / 100).quantize(CENT)

@@ -9,10 +9,10 @@ from datetime import date
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.models import Customer, Role, User
+from portal.models import Customer, Loan, Role, User
 from portal.models.base import db
 from portal.services import audit, permissions, phones
-from portal.services.errors import Forbidden, NotFound, ValidationFailed
+from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.pagination import MAX_PER_PAGE, Page, paginate
 from portal.services.users import clean_email
 
@@ -224,6 +224,8 @@ def update(customer: Customer, changes: dict, *, actor: User, replace: bool = Fa
 def delete(customer: Customer, *, actor: User) -> None:
     permissions.require(actor, "customer.delete")
     ensure_visible(customer, actor)
+    if db.session.scalar(select(Loan.id).where(Loan.customer_id == customer.id).limit(1)) is not None:
+        raise Conflict(f"{customer.name} has loans, so their record cannot be deleted.")
     before = audit.snapshot(customer, AUDIT_FIELDS)
     db.session.delete(customer)
     db.session.flush()

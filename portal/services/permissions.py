@@ -24,6 +24,20 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "user.list": frozenset({A, M}),
     "user.create_staff": frozenset({A, M}),
     "apilog.view": frozenset({A}),
+    # Money: borrowers act on their own record only (the visibility rules see to that).
+    "money.deposit": frozenset({A, M, LO, B}),
+    "money.withdraw": frozenset({A, M, LO, B}),
+    "product.view": frozenset({A, M, LO, CO, CA, B}),
+    "product.manage": frozenset({A, M}),
+    "loan.view": frozenset({A, M, LO, CO, CA, B}),
+    "loan.apply": frozenset({A, M, LO, B}),
+    "loan.edit_pending": frozenset({A, M, LO}),
+    "loan.decide": frozenset({A, M}),
+    "loan.disburse": frozenset({A, M, LO}),
+    "loan.write_off": frozenset({A, M}),
+    "repayment.record": frozenset({A, M, LO, CO, B}),
+    "repayment.reverse": frozenset({A, M}),
+    "repayment.reconcile": frozenset({A, M}),
     "audit.view": frozenset({A}),
 }
 
@@ -56,6 +70,16 @@ def visible_customers(actor: User) -> Select:
     if actor.role == CO:
         return query.where(Customer.assigned_officer_id == actor.id)
     return query.where(Customer.user_id == actor.id)
+
+
+def visible_loans(actor: User) -> Select:
+    """A SELECT of the loans `actor` may see: those of the customers they may see."""
+    from portal.models import Loan
+
+    query = select(Loan)
+    if actor.role in (A, CA, LO):
+        return query
+    return query.where(Loan.customer_id.in_(visible_customers(actor).with_only_columns(Customer.id)))
 
 
 def can_see_customer(actor: User, customer: Customer) -> bool:
