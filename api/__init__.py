@@ -11,11 +11,12 @@ from api.microfinance import routes as microfinance
 from api.repaysync import routes as repaysync
 from api.repaysync.errors import SURFACE as REPAYSYNC
 from api.request_log import init_request_log
+from api.sokocredit import lending as sokocredit_lending
 from api.sokocredit import routes as sokocredit
 from api.vault5 import routes as vault5
 from api.vault5.errors import SURFACE as VAULT5
 
-SURFACES = [microfinance, sokocredit, chamahub, repaysync, vault5]
+SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, vault5]
 
 
 def register_api(app: Flask, api: Api) -> None:

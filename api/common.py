@@ -1,11 +1,15 @@
 """What every surface shares: blueprints tied to a surface, a lenient schema base, auth decorators."""
 
+import json
+from decimal import Decimal
 from functools import wraps
 
 from flask import g
 from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
-from marshmallow import EXCLUDE, Schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from api.errors import Surface, register_blueprint_surface
 from portal.extensions import csrf, limiter
@@ -18,8 +22,45 @@ class BaseSchema(Schema):
         unknown = EXCLUDE  # clients may send more than a document lists; ignore, don't refuse
 
 
+class DecimalJSONParser(FlaskParser):
+    """Reads JSON numbers with a fraction as Decimal: 0.1 stays 0.1, never the float 0.1000000000000000055."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        try:
+            text = req.get_data(cache=True).decode()
+        except UnicodeDecodeError as exc:  # reported by webargs as invalid JSON, a 400
+            raise json.JSONDecodeError(f"Bytes decoding error: {exc.reason}", str(exc.object), exc.start) from exc
+        return json.loads(text, parse_float=Decimal)
+
+
+class MoneyField(fields.Field):
+    """An amount: a JSON number or numeric string, positive, at most two decimals; Decimal inside,
+    a string with two decimals outside."""
+
+    def __init__(self, *, allow_zero: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_zero = allow_zero
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else f"{value:.2f}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from portal.services.money import parse_amount
+
+        if isinstance(value, bool | float):
+            raise ValidationError("Send the amount as a number or a numeric string.")
+        try:
+            return parse_amount(value, field=attr or "amount", allow_zero=self.allow_zero)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class SurfaceBlueprint(Blueprint):
     """Remembers each view's request schema, so field errors can use the document's field names."""
+
+    ARGUMENTS_PARSER = DecimalJSONParser()
 
     def arguments(self, schema, **kwargs):
         parse = super().arguments(schema, **kwargs)

@@ -45,7 +45,7 @@ def refresh(role_name: str, *, rotate: bool) -> tuple[str, str | None] | None:
 
     None when that token was already rotated away: the session has just been revoked.
     """
-    claims = g.refresh_claims
+    claims = g.token_claims
     user, session = g.api_user, g.api_session
     if not rotate:
         if claims["jti"] != session.refresh_jti:
@@ -83,16 +83,21 @@ def init_jwt() -> None:
     jwt.user_lookup_error_loader(lambda _h, _p: refuse("User not found."))
 
 
-def verify_refresh(token: str) -> None:
-    """Check a refresh token sent in a body, as verify_jwt_in_request does for headers."""
+def verify_token(token: str, kind: str) -> None:
+    """Check a token sent in a body (000's `token`, 001's refresh token) as verify_jwt_in_request
+    does for headers, and set `g.api_user` and `g.api_session`."""
     try:
         claims = decode_token(token or "")
     except (PyJWTError, JWTExtendedException):
         raise AuthFailed("Token is invalid or expired.") from None
     user_id = user_id_from_identity(claims.get("sub", ""))
-    found = user_id is not None and claims.get("type") == "refresh" and \
+    found = user_id is not None and claims.get("type") == kind and \
         auth.active_session(claims.get("sid", ""), user_id, claims.get("tv", -1))
     if not found:
         raise AuthFailed("Token is invalid or expired.")
     g.api_session, g.api_user = found
-    g.refresh_claims = claims
+    g.token_claims = claims
+
+
+def verify_refresh(token: str) -> None:
+    verify_token(token, "refresh")

@@ -49,6 +49,39 @@ def register(app: Flask) -> None:
         for username, role in logins:
             click.echo(f"  {role:<19} {username}")
 
+    ledger_cli = click.Group("ledger", help="The double-entry ledger.")
+    app.cli.add_command(ledger_cli)
+
+    @ledger_cli.command("verify")
+    def ledger_verify():
+        """Check every ledger invariant; exit 1 at the first breach."""
+        from portal.services.ledger import verify
+
+        report = verify()
+        checked = ", ".join(f"{count} {name}" for name, count in report.checks.items())
+        if report.ok:
+            click.echo(f"Ledger balanced: {checked} checked.")
+            return
+        click.echo(f"Ledger BREACH: {report.breaches[0]} ({len(report.breaches)} found; {checked}).", err=True)
+        sys.exit(1)
+
+    loans_cli = click.Group("loans", help="Loan jobs.")
+    app.cli.add_command(loans_cli)
+
+    @loans_cli.command("accrue")
+    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Accrue as of this day (default today). Running it twice for a day charges nothing more.")
+    def loans_accrue(on):
+        """Charge late penalties on overdue installments."""
+        from datetime import date
+
+        from portal.services.arrears import accrue_penalties
+
+        day = on.date() if on else date.today()
+        charged, total = accrue_penalties(day)
+        db.session.commit()
+        click.echo(f"Penalties to {day:%Y-%m-%d}: {charged} loans charged, {total:,.2f} in all.")
+
     audit_cli = click.Group("audit", help="The audit trail.")
     app.cli.add_command(audit_cli)
 

@@ -53,6 +53,13 @@ class Config:
     # Largest principal each role may approve (None: any amount). Roles absent here may not approve.
     APPROVAL_LIMITS = {"manager": "500000", "admin": None}
 
+    # Shared secret a payment gateway presents to the M-Pesa webhooks (header X-Webhook-Secret or
+    # ?secret=); without it only a staff token may post payments.
+    MPESA_WEBHOOK_SECRET = os.environ.get("MPESA_WEBHOOK_SECRET") or None
+
+    # Where times are shown as a clock time (000's "time" and "date"); stored times are UTC.
+    DISPLAY_TIMEZONE = os.environ.get("MKOPO_TIMEZONE", "Africa/Nairobi")
+
     API_TITLE = "Mkopo API"
     API_VERSION = "1.0"
     OPENAPI_VERSION = "3.0.3"

@@ -2,10 +2,11 @@
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 
-from portal.models import KycLevel, KycStatus, Role
+from portal.models import DisbursementChannel, KycLevel, KycStatus, PaymentSource, Role
 from portal.models.base import db, utcnow
-from portal.services import customers, users
+from portal.services import arrears, customers, loans, products, repayments, savings, users
 
 PASSWORD = "mkopo-demo-2026"
 
@@ -55,6 +56,7 @@ def seed(customer_count: int = 200, rng: random.Random | None = None) -> list[tu
     officers = [made[u] for u, *_, role, _m in STAFF if role == Role.COLLECTION_OFFICER]
     creators = [made[u] for u, *_, role, _m in STAFF if role == Role.LOAN_OFFICER]
     now = utcnow()
+    created = []
     for i in range(customer_count):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         location, county = rng.choice(LOCATIONS)
@@ -73,11 +75,74 @@ def seed(customer_count: int = 200, rng: random.Random | None = None) -> list[tu
             [(KycStatus.VERIFIED, KycLevel.TIER_2), (KycStatus.VERIFIED, KycLevel.TIER_1),
              (KycStatus.PENDING, KycLevel.TIER_0), (KycStatus.UNVERIFIED, KycLevel.TIER_0)],
             weights=[45, 20, 15, 20])[0]
+        created.append(customer)
     borrower = users.create(users.NewUser(username="borrower.demo", password=PASSWORD, role=Role.BORROWER,
                                           email="borrower.demo@example.co.ke", first_name="Wanjiku",
                                           last_name="Demo"), actor=None, by_system=True)
     customer = customers.create({"name": "Wanjiku Demo", "phone": "0722000111", "national_id": "30111222",
                                  "location": "Gikomba Market"}, actor=creators[0])
     customer.user_id = borrower.id
+    customer.kyc_status, customer.kyc_level = KycStatus.VERIFIED, KycLevel.TIER_1
     db.session.flush()
+    _seed_lending(rng, made, [customer, *created])
     return [(u, role.value) for u, _f, _l, role, _m in STAFF] + [("borrower.demo", "borrower (API only)")]
+
+
+PRODUCTS = [
+    {"name": "Biashara Monthly", "interest_method": "declining", "annual_rate": "18", "frequency": "monthly",
+     "term_periods": 6, "min_principal": "5000", "max_principal": "200000", "fee_type": "percent",
+     "fee_value": "2", "fee_mode": "deducted", "penalty_rate": "5", "grace_days": 3},
+    {"name": "Mama Mboga Weekly", "interest_method": "flat", "annual_rate": "24", "frequency": "weekly",
+     "term_periods": 12, "min_principal": "1000", "max_principal": "30000", "fee_type": "fixed",
+     "fee_value": "200", "fee_mode": "added", "penalty_rate": "2", "grace_days": 1},
+    {"name": "Boda Boda Asset", "interest_method": "declining", "annual_rate": "20", "frequency": "monthly",
+     "term_periods": 12, "min_principal": "50000", "max_principal": "250000", "fee_type": "fixed",
+     "fee_value": "1500", "fee_mode": "deducted", "penalty_rate": "3", "grace_days": 5},
+]
+# (state, how many, days since disbursement, share of the due installments repaid)
+LOAN_PLAN = [("pending", 12, 0, 0), ("approved", 5, 0, 0), ("rejected", 4, 0, 0), ("current", 18, 45, 1.0),
+             ("late", 6, 50, 0.5), ("late", 5, 80, 0.4), ("late", 4, 120, 0.2), ("late", 3, 170, 0.0),
+             ("closed", 4, 200, 2.0), ("written_off", 2, 200, 0.1)]
+
+
+def _seed_lending(rng: random.Random, staff: dict, people: list) -> None:
+    """Products and loans in every state, with repayment history and arrears, through the services."""
+    admin = staff["admin"]
+    made = [products.create(values, actor=admin) for values in PRODUCTS]
+    today = date.today()
+    slots = [(state, age, repaid) for state, count, age, repaid in LOAN_PLAN for _ in range(count)]
+    borrowers = [c for c in people if c.kyc_status == KycStatus.VERIFIED]
+    for (state, age, repaid), customer in zip(slots, borrowers, strict=False):  # fewer people, fewer loans
+        product = made[1] if customer.kyc_level == KycLevel.TIER_1 else rng.choice(made[:2])
+        creator = db.session.get(type(admin), customer.created_by_id)
+        step = Decimal(500)
+        span = int((min(product.max_principal, Decimal(40000)) - product.min_principal) / step)
+        principal = product.min_principal + step * rng.randrange(0, span + 1)
+        loan = loans.apply(customer, {"product_id": product.id, "principal": principal,
+                                      "purpose": rng.choice(["stock", "equipment", "school fees", "rent"])},
+                           actor=creator)
+        if state == "pending":
+            continue
+        checker = creator.manager or admin
+        if state == "rejected":
+            loans.reject(loan, "Income could not be confirmed with the market chairperson.", actor=checker)
+            continue
+        loans.approve(loan, actor=checker)
+        if state == "approved":
+            continue
+        channel = rng.choice([DisbursementChannel.MPESA, DisbursementChannel.SAVINGS])
+        loans.disburse(loan, channel, actor=creator, on=today - timedelta(days=age))
+        due = [i for i in loan.installments if i.due_date <= today]
+        to_pay = sum((i.total_due for i in due), Decimal(0)) * Decimal(str(min(repaid, 1.0)))
+        if repaid > 1:
+            to_pay = loan.outstanding_balance
+        if to_pay > 0:
+            repayments.record_payment(loan, to_pay.quantize(Decimal("0.01")), actor=creator,
+                                      source=PaymentSource.MPESA)
+        if state == "written_off":
+            loans.write_off(loan, "Borrower relocated; unreachable for 120 days.", actor=checker)
+    for customer in people[:25]:
+        savings.deposit(customer, Decimal(rng.randrange(5, 200) * 100), source="mpesa", actor=admin)
+    repayments.receive_mpesa(receipt="SDEMO00001", amount=Decimal("1500.00"), phone="+254700000001",
+                             reference="UNKNOWN-REF")
+    arrears.accrue_penalties(today)

@@ -8,7 +8,7 @@ from api.common import auth_rate_limit, auth_required, current_user, optional_au
 from api.repaysync import schemas
 from api.repaysync.errors import SURFACE
 from portal.models.base import db
-from portal.services import api_logs, customers, users
+from portal.services import api_logs, customers, loans, users
 from portal.services.errors import AuthFailed
 
 auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/api/auth", description="003 RepaySync: JWT tokens")
@@ -16,7 +16,8 @@ users_bp = surface_blueprint(SURFACE, "users", url_prefix="/api/users", descript
 customers_bp = surface_blueprint(SURFACE, "customers", url_prefix="/api/customers",
                                  description="003 RepaySync: customers")
 logs_bp = surface_blueprint(SURFACE, "logs", url_prefix="/api/logs", description="003 RepaySync: API request log")
-BLUEPRINTS = [auth_bp, users_bp, customers_bp, logs_bp]
+loans_bp = surface_blueprint(SURFACE, "loans", url_prefix="/api/loans", description="003 RepaySync: loans")
+BLUEPRINTS = [auth_bp, users_bp, customers_bp, logs_bp, loans_bp]
 
 
 @auth_bp.route("/token/")
@@ -156,3 +157,80 @@ class LogsView(MethodView):
         """List API request logs, newest first (admins only); secrets are redacted"""
         page = api_logs.recent(actor=current_user(), page=args["page"], per_page=args["page_size"])
         return page.items, 200, _page_headers(page)
+
+
+def _loan_values(data: dict) -> dict:
+    """003's loans carry their own rate and tenure (monthly, equal installments) rather than a product."""
+    values = {k: v for k, v in data.items() if k != "customer_id"}
+    if "co_borrowers" in values:
+        values["co_borrowers"] = values["co_borrowers"] or []
+    return values
+
+
+@loans_bp.route("/")
+class LoansView(MethodView):
+    decorators = [auth_required()]
+
+    @loans_bp.arguments(schemas.LoanQueryArgsSchema, location="query")
+    @loans_bp.response(200, schemas.LoanSchema(many=True))
+    def get(self, args):
+        """List the loans of customers the caller may see, newest first"""
+        page = loans.search(loans.LoanFilters(), actor=current_user(), page=args["page"],
+                            per_page=args["page_size"], max_per_page=500)
+        return page.items, 200, _page_headers(page)
+
+    @loans_bp.arguments(schemas.LoanCreateSchema)
+    @loans_bp.response(201, schemas.LoanSchema)
+    def post(self, data):
+        """Create a loan application for a customer (up to two co-borrowers)"""
+        customer = customers.get_visible(data["customer_id"], actor=current_user())
+        loan = loans.apply(customer, _loan_values(data), actor=current_user())
+        db.session.commit()
+        return loan
+
+
+@loans_bp.route("/<int:loan_id>/")
+class LoanByIdView(MethodView):
+    decorators = [auth_required()]
+
+    @loans_bp.response(200, schemas.LoanSchema)
+    def get(self, loan_id):
+        """Retrieve a loan"""
+        return loans.get_visible(loan_id, actor=current_user())
+
+    @loans_bp.arguments(schemas.LoanCreateSchema)
+    @loans_bp.response(200, schemas.LoanSchema)
+    def put(self, data, loan_id):
+        """Replace a pending loan's terms (409 once it is decided: its money terms are fixed)"""
+        loan = loans.get_visible(loan_id, actor=current_user())
+        loans.update_pending(loan, _loan_values(data), actor=current_user())
+        db.session.commit()
+        return loan
+
+    @loans_bp.arguments(schemas.LoanSchema(partial=True))
+    @loans_bp.response(200, schemas.LoanSchema)
+    def patch(self, data, loan_id):
+        """Change some of a pending loan's terms (409 once it is decided)"""
+        loan = loans.get_visible(loan_id, actor=current_user())
+        loans.update_pending(loan, _loan_values(data), actor=current_user())
+        db.session.commit()
+        return loan
+
+    @loans_bp.response(200)
+    def delete(self, loan_id):
+        """Delete a pending or rejected application (409 otherwise)"""
+        loans.delete_pending(loans.get_visible(loan_id, actor=current_user()), actor=current_user())
+        db.session.commit()
+        return {"message": "Loan deleted."}
+
+
+@loans_bp.route("/customer/<int:customer_id>/")
+class CustomerLoansView(MethodView):
+    decorators = [auth_required()]
+
+    @loans_bp.response(200, schemas.LoanSchema(many=True))
+    def get(self, customer_id):
+        """All loans of one customer"""
+        customer = customers.get_visible(customer_id, actor=current_user())
+        return loans.search(loans.LoanFilters(customer_id=customer.id), actor=current_user(), per_page=500,
+                            max_per_page=500).items

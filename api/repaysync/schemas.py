@@ -1,8 +1,8 @@
 """003's field names."""
 
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate
 
-from api.common import BaseSchema, RoleNames
+from api.common import BaseSchema, MoneyField, RoleNames
 
 ROLES = RoleNames()
 
@@ -79,3 +79,38 @@ class LogSchema(BaseSchema):
 class LogQueryArgsSchema(BaseSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+
+
+class LoanSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    loan_account_number = fields.String(attribute="loan_number", allow_none=True)
+    principal_amount = MoneyField(attribute="principal")
+    interest_rate = fields.Decimal(attribute="annual_rate", places=2, as_string=True,
+                                   validate=validate.Range(min=0, max=1000))
+    loan_type = fields.String(allow_none=True)
+    tenure_months = fields.Integer(attribute="term_periods", validate=validate.Range(min=1, max=600))
+    loan_date = fields.Date(attribute="application_date")
+    customer = fields.Integer(attribute="customer_id")
+    co_borrowers = fields.Method("co_borrower_ids", deserialize="load_ids")
+    status = fields.Function(lambda loan: loan.status.value, dump_only=True)
+
+    def co_borrower_ids(self, loan):
+        return [c.id for c in loan.co_borrowers]
+
+    def load_ids(self, value):
+        if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
+            raise ValidationError("Give a list of customer ids.")
+        return value
+
+
+class LoanCreateSchema(LoanSchema):
+    principal_amount = MoneyField(attribute="principal", required=True)
+    interest_rate = fields.Decimal(attribute="annual_rate", places=2, as_string=True, required=True,
+                                   validate=validate.Range(min=0, max=1000))
+    tenure_months = fields.Integer(attribute="term_periods", required=True, validate=validate.Range(min=1, max=600))
+    customer = fields.Integer(attribute="customer_id", required=True)
+
+
+class LoanQueryArgsSchema(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))

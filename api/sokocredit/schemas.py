@@ -1,8 +1,10 @@
 """001's field names (snake_case; roles admin, lender, mama_mboga)."""
 
+from datetime import date
+
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.common import BaseSchema, RoleNames
+from api.common import BaseSchema, MoneyField, RoleNames
 
 ROLES = RoleNames(loan_officer="lender", borrower="mama_mboga")
 
@@ -150,3 +152,134 @@ class CustomerListSchema(BaseSchema):
     total = fields.Integer()
     page = fields.Integer()
     pages = fields.Integer()
+
+
+class LoanSchema(BaseSchema):
+    id = fields.Integer()
+    loan_number = fields.String()
+    customer_id = fields.Integer()
+    product_id = fields.Integer()
+    amount = MoneyField(attribute="principal")
+    interest_rate = fields.Decimal(attribute="annual_rate", as_string=True)
+    interest_method = fields.Function(lambda loan: loan.interest_method.value)
+    term = fields.Integer(attribute="term_periods")
+    frequency = fields.Function(lambda loan: loan.frequency.value)
+    fee = MoneyField(attribute="fee_amount")
+    purpose = fields.String()
+    status = fields.Function(lambda loan: loan.status.value)
+    co_borrowers = fields.Function(lambda loan: [c.id for c in loan.co_borrowers])
+    outstanding_balance = MoneyField()
+    days_past_due = fields.Integer()
+    rejection_reason = fields.String()
+    disbursement_channel = fields.Function(
+        lambda loan: loan.disbursement_channel.value if loan.disbursement_channel else None)
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime()
+    disbursed_at = fields.DateTime()
+
+
+class LoanApplySchema(BaseSchema):
+    product_id = fields.Integer(required=True)
+    amount = MoneyField(required=True, attribute="principal")
+    term = fields.Integer(attribute="term_periods")
+    purpose = fields.String(load_default="")
+    customer_id = fields.Integer()
+    co_borrowers = fields.List(fields.Integer(), load_default=list)
+
+
+class LoanQueryArgsSchema(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    status = fields.String(validate=validate.OneOf(["pending", "approved", "rejected", "disbursed", "closed",
+                                                    "written_off"]))
+
+
+class LoanListSchema(BaseSchema):
+    loans = fields.List(fields.Nested(LoanSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    pages = fields.Integer()
+
+
+class RejectSchema(BaseSchema):
+    reason = fields.String(required=True)
+
+
+class DisburseSchema(BaseSchema):
+    channel = fields.String(load_default="mpesa", validate=validate.OneOf(["mpesa", "savings"]))
+
+
+class StatusSchema(BaseSchema):
+    status = fields.String()
+    service = fields.String()
+
+
+class ProductSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String()
+    interest_method = fields.String(validate=validate.OneOf(["flat", "declining"]))
+    annual_rate = fields.Decimal(as_string=True)
+    frequency = fields.String(validate=validate.OneOf(["daily", "weekly", "fortnightly", "monthly"]))
+    term_periods = fields.Integer()
+    min_principal = MoneyField()
+    max_principal = MoneyField()
+    fee_type = fields.String(validate=validate.OneOf(["fixed", "percent"]))
+    fee_value = fields.Decimal(as_string=True)
+    fee_mode = fields.String(validate=validate.OneOf(["deducted", "added"]))
+    penalty_rate = fields.Decimal(as_string=True)
+    grace_days = fields.Integer()
+    active = fields.Boolean()
+
+
+class ScheduleItemSchema(BaseSchema):
+    loan_id = fields.Integer()
+    loan_number = fields.Function(lambda inst: inst.loan.loan_number)
+    installment = fields.Integer(attribute="number")
+    due_date = fields.Date()
+    amount_due = MoneyField(attribute="total_due")
+    amount_paid = MoneyField(attribute="total_paid")
+    balance = MoneyField(attribute="outstanding")
+    status = fields.Function(lambda inst: inst.state(date.today()))
+
+
+class ScheduleListSchema(BaseSchema):
+    schedules = fields.List(fields.Nested(ScheduleItemSchema))
+
+
+class RepaymentSchema(BaseSchema):
+    id = fields.Integer()
+    loan_id = fields.Integer()
+    customer_id = fields.Integer()
+    amount = MoneyField()
+    mpesa_code = fields.String(attribute="receipt")
+    phone_number = fields.String(attribute="phone")
+    source = fields.Function(lambda p: p.source.value)
+    status = fields.Function(lambda p: p.status.value)
+    overpayment = MoneyField()
+    received_at = fields.DateTime()
+
+
+class RepaymentQueryArgsSchema(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    status = fields.String(validate=validate.OneOf(["applied", "unmatched", "reversed"]))
+
+
+class RepaymentListSchema(BaseSchema):
+    repayments = fields.List(fields.Nested(RepaymentSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    pages = fields.Integer()
+
+
+class WebhookSchema(BaseSchema):
+    phone_number = fields.String(required=True)
+    amount_paid = MoneyField(required=True)
+    mpesa_code = fields.String(required=True, validate=validate.Length(min=6, max=40))
+    account_reference = fields.String()
+
+
+class WebhookResultSchema(BaseSchema):
+    message = fields.String()
+    duplicate = fields.Boolean()
+    repayment = fields.Nested(RepaymentSchema)

@@ -118,6 +118,7 @@ class Loan(TimestampMixin, db.Model):
     disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disbursed_on: Mapped[date | None] = mapped_column(index=True)
     disbursement_channel: Mapped[DisbursementChannel | None] = mapped_column(_enum(DisbursementChannel))
+    disbursement_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     written_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     written_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -133,6 +134,22 @@ class Loan(TimestampMixin, db.Model):
     co_borrowers: Mapped[list[Customer]] = relationship(secondary=loan_co_borrowers)
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="loan", order_by="Installment.number", cascade="all, delete-orphan")
+
+    @property
+    def outstanding_balance(self) -> Decimal:
+        """What is still owed by the schedule (`flask ledger verify` proves it equals the postings)."""
+        if self.status in (LoanStatus.WRITTEN_OFF, LoanStatus.PENDING, LoanStatus.APPROVED, LoanStatus.REJECTED):
+            return ZERO
+        return sum((i.outstanding for i in self.installments), ZERO)
+
+    def days_past_due_on(self, today: date) -> int:
+        if self.status != LoanStatus.DISBURSED or self.oldest_unpaid_due is None:
+            return 0
+        return max(0, (today - self.oldest_unpaid_due).days)
+
+    @property
+    def days_past_due(self) -> int:
+        return self.days_past_due_on(date.today())
 
     def __repr__(self) -> str:
         return f"<Loan {self.id} {self.loan_number} {self.status} {self.principal}>"

@@ -16,16 +16,6 @@ PERIOD_DAYS = {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.FORTNIGHTLY: 1
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
-def days_past_due(loan: Loan, today: date) -> int:
-    if loan.status != LoanStatus.DISBURSED or loan.oldest_unpaid_due is None:
-        return 0
-    return max(0, (today - loan.oldest_unpaid_due).days)
-
-
-def is_overdue(loan: Loan, today: date) -> bool:
-    return days_past_due(loan, today) > 0
-
-
 def penalty_target(loan: Loan, installment, on: date) -> Decimal:
     """The penalty an installment should carry by `on`: rate x its overdue amount, per period begun after grace."""
     late = (on - installment.due_date).days - loan.grace_days

@@ -265,7 +265,7 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
         ledger.Line(Gl.UNEARNED_INTEREST, -interest, customer.id, loan.id),
         ledger.Line(Gl.FEE_INCOME, -loan.fee_amount, customer.id, loan.id),
     ], memo=f"disburse {loan.loan_number} via {channel.value}", actor=actor)
-    loan.disbursement_channel, loan.disbursed_by_id = channel, actor.id
+    loan.disbursement_channel, loan.disbursed_by_id, loan.disbursement_entry_id = channel, actor.id, entry.id
     loan.disbursed_at, loan.disbursed_on = utcnow(), on
     loan.principal_outstanding, loan.oldest_unpaid_due = loan.principal, lines[0].due_date
     balance_after = savings.balance_of(customer) if channel == DisbursementChannel.SAVINGS else None
@@ -336,12 +336,17 @@ class LoanFilters:
 def search(filters: LoanFilters, *, actor: User, page: int = 1, per_page: int = 25,
            max_per_page: int = 100) -> Page:
     permissions.require(actor, "loan.view")
-    stmt = permissions.visible_loans(actor).options(selectinload(Loan.co_borrowers))
+    stmt = permissions.visible_loans(actor).options(selectinload(Loan.co_borrowers), selectinload(Loan.installments))
     if filters.status is not None:
         stmt = stmt.where(Loan.status == filters.status)
     if filters.customer_id is not None:
         stmt = stmt.where(Loan.customer_id == filters.customer_id)
     return paginate(stmt.order_by(Loan.id.desc()), page, per_page, max_per_page)
+
+
+def oldest_approved(customer: Customer) -> Loan | None:
+    return db.session.scalars(select(Loan).where(Loan.customer_id == customer.id, Loan.status == LoanStatus.APPROVED)
+                              .order_by(Loan.decided_at, Loan.id).limit(1)).first()
 
 
 def oldest_active(customer: Customer) -> Loan | None:

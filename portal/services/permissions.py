@@ -38,6 +38,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "repayment.record": frozenset({A, M, LO, CO, B}),
     "repayment.reverse": frozenset({A, M}),
     "repayment.reconcile": frozenset({A, M}),
+    "repayment.webhook": frozenset({A, M, LO}),
     "audit.view": frozenset({A}),
 }
 

@@ -98,11 +98,11 @@ def receive_mpesa(*, receipt: str, amount, phone: str | None = None, reference: 
     return Receipt(payment, True)
 
 
-def record_cash(loan: Loan, raw_amount, *, actor: User) -> Payment:
-    """A repayment taken in cash at a branch."""
+def record_payment(loan: Loan, raw_amount, *, actor: User, source: PaymentSource = PaymentSource.CASH) -> Payment:
+    """A repayment recorded by a person: cash at a branch, or M-Pesa sent without a receipt to match."""
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
-    payment = Payment(source=PaymentSource.CASH, amount=_amount(raw_amount), customer_id=loan.customer_id,
+    payment = Payment(source=source, amount=_amount(raw_amount), customer_id=loan.customer_id,
                       status=PaymentStatus.UNMATCHED, recorded_by_id=actor.id)
     db.session.add(payment)
     _apply(payment, loan, Gl.CASH, actor=actor)

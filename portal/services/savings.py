@@ -102,3 +102,9 @@ def transactions_of(customer: Customer, *, actor: User, limit: int = 200) -> lis
     customers.ensure_visible(customer, actor)
     return list(db.session.scalars(select(Transaction).where(Transaction.customer_id == customer.id)
                                    .order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit)))
+
+
+
+def transaction_for(entry_id: int) -> Transaction:
+    """The customer-facing record of one journal entry (what a money call just posted)."""
+    return db.session.scalars(select(Transaction).where(Transaction.entry_id == entry_id)).one()

@@ -4,9 +4,10 @@ the last installment absorbing the remainder."""
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from portal.models import FeeMode, Frequency, InterestMethod
+from portal.models.base import CENT
 from portal.services.money import ZERO, to_money
 
 
@@ -56,28 +57,36 @@ def build(principal: Decimal, annual_rate_percent: Decimal, term: int, frequency
             for n, (p, i) in enumerate(parts, start=1)]
 
 
+def even_share(total: Decimal, count: int) -> Decimal:
+    """`total / count` rounded half-up to the cent, or down when rounding up would make
+    `count - 1` shares exceed the total (so the last share, which takes the rest, is never negative)."""
+    share = to_money(total / count)
+    if share * (count - 1) > total:
+        share = (total / count).quantize(CENT, rounding=ROUND_DOWN)
+    return share
+
+
 def _declining(principal: Decimal, rate: Decimal, term: int) -> list[tuple[Decimal, Decimal]]:
     if rate == 0:
-        payment = to_money(principal / term)
+        payment = even_share(principal, term)
     else:
         payment = to_money(principal * rate / (1 - (1 + rate) ** -term))
     balance, lines = principal, []
     for n in range(1, term + 1):
         interest = to_money(balance * rate)
-        part = balance if n == term else payment - interest
+        # Capped at the balance: for tiny loans rounding could otherwise repay more than is owed.
+        part = balance if n == term else min(max(payment - interest, ZERO), balance)
         lines.append((part, interest))
         balance -= part
     return lines
 
 
 def _flat(principal: Decimal, rate: Decimal, term: int) -> list[tuple[Decimal, Decimal]]:
+    """Even principal and even interest shares; the last installment takes what rounding left."""
     total_interest = to_money(principal * rate * term)
-    payment = to_money((principal + total_interest) / term)
-    part = to_money(principal / term)
-    lines = [(part, payment - part) for _ in range(term - 1)]
-    last_principal = principal - part * (term - 1)
-    last_total = principal + total_interest - payment * (term - 1)
-    lines.append((last_principal, last_total - last_principal))
+    part, interest = even_share(principal, term), even_share(total_interest, term)
+    lines = [(part, interest) for _ in range(term - 1)]
+    lines.append((principal - part * (term - 1), total_interest - interest * (term - 1)))
     return lines
 
 

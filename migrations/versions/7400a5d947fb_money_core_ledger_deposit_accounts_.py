@@ -1,8 +1,8 @@
 """money core: ledger, deposit accounts, transactions, loan products, loans, installments, payments
 
-Revision ID: d8f7ad73720c
+Revision ID: 7400a5d947fb
 Revises: 5f6d3150d0dc
-Create Date: 2026-11-22 11:31:55.254553
+Create Date: 2026-11-22 11:35:12.511230
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = 'd8f7ad73720c'
+revision = '7400a5d947fb'
 down_revision = '5f6d3150d0dc'
 branch_labels = None
 depends_on = None
@@ -95,6 +95,7 @@ def upgrade():
     sa.Column('disbursed_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('disbursed_on', sa.Date(), nullable=True),
     sa.Column('disbursement_channel', sa.Enum('mpesa', 'savings', name='disbursementchannel', native_enum=False, length=20), nullable=True),
+    sa.Column('disbursement_entry_id', sa.Integer(), nullable=True),
     sa.Column('closed_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('written_off_by_id', sa.Integer(), nullable=True),
     sa.Column('written_off_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -107,6 +108,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_loans_customer_id_customers'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_loans_decided_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['disbursed_by_id'], ['users.id'], name=op.f('fk_loans_disbursed_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['disbursement_entry_id'], ['journal_entries.id'], name=op.f('fk_loans_disbursement_entry_id_journal_entries')),
     sa.ForeignKeyConstraint(['product_id'], ['loan_products.id'], name=op.f('fk_loans_product_id_loan_products'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['written_off_by_id'], ['users.id'], name=op.f('fk_loans_written_off_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loans')),
