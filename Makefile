@@ -34,12 +34,16 @@ run: seed
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it).
 test: install-dev
-	$(BIN)/ruff check portal api tests wsgi.py
+	$(BIN)/ruff check portal api tests bench wsgi.py
 	MKOPO_TEST_DATABASE_URL= $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL =="; \
 		MKOPO_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest -q -m "not browser"; \
 	fi
+
+# Figures at scale (SQLite; DATABASE_URL=postgresql+psycopg://... for PostgreSQL). Takes minutes.
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check portal api tests wsgi.py
