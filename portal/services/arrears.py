@@ -2,61 +2,79 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Integer, bindparam, case, func, select, type_coerce
 
-from portal.models import EntryKind, Frequency, Gl, Loan, LoanStatus
+from portal.models import EntryKind, Frequency, Gl, Installment, Loan, LoanStatus
 from portal.models.base import db
-from portal.services import ledger, loans
-from portal.services.money import ZERO, to_money
+from portal.services import ledger
+from portal.services.money import ZERO
 
 PERIOD_DAYS = {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.FORTNIGHTLY: 14, Frequency.MONTHLY: 30}
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
-def penalty_target(loan: Loan, installment, on: date) -> Decimal:
-    """The penalty an installment should carry by `on`: rate x its overdue amount, per period begun after grace."""
-    late = (on - installment.due_date).days - loan.grace_days
-    if late <= 0 or loan.penalty_rate == 0:
-        return ZERO
-    periods = (late - 1) // PERIOD_DAYS[loan.frequency] + 1
-    overdue = (installment.principal_due + installment.interest_due + installment.fee_due
-               - installment.principal_paid - installment.interest_paid - installment.fee_paid)
-    return to_money(overdue * loan.penalty_rate / 100 * periods)
+def penalty_cents(overdue_cents: int, rate: Decimal, periods: int) -> int:
+    """rate% of the overdue amount, per period, rounded half-up to the cent (integer cents in and out)."""
+    return int((Decimal(overdue_cents) * rate * periods / 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
-def accrue_penalties(on: date, batch: int = 2000) -> tuple[int, Decimal]:
+def periods_late(due: date, on: date, grace_days: int, frequency: Frequency) -> int:
+    """Periods begun since the grace days after `due` ended (0 while within grace)."""
+    late = (on - due).days - grace_days
+    return 0 if late <= 0 else (late - 1) // PERIOD_DAYS[frequency] + 1
+
+
+_cents = partial(type_coerce, type_=Integer)  # raw integer cents: no Decimal per column per row in the hot loop
+OVERDUE_ROWS = (
+    select(Installment.id, Installment.loan_id, Installment.due_date,
+           _cents(Installment.principal_due + Installment.interest_due + Installment.fee_due
+                  - Installment.principal_paid - Installment.interest_paid - Installment.fee_paid).label("overdue"),
+           _cents(Installment.penalty_due).label("penalty"),
+           Loan.customer_id, Loan.loan_number, Loan.penalty_rate, Loan.grace_days, Loan.frequency)
+    .join(Loan, Loan.id == Installment.loan_id).order_by(Installment.loan_id, Installment.number))
+SET_PENALTY = (Installment.__table__.update().where(Installment.__table__.c.id == bindparam("row_id"))
+               .values(penalty_due=bindparam("cents", type_=Integer)))
+
+
+def accrue_penalties(on: date, batch: int = 5000) -> tuple[int, Decimal]:
     """Charge what each overdue installment's penalty should be by `on` and is not yet.
 
-    Running it twice for one day charges nothing the second time. Returns (loans charged, total).
+    Set-based, a batch of loans at a time: plain rows in, one bulk UPDATE of installments and
+    two bulk INSERTs into the ledger out. A charged penalty is never lowered (only a reversal
+    removes it), so running it twice for one day charges nothing the second time.
+    Returns (loans charged, total charged).
     """
     charged, total, after_id = 0, ZERO, 0
     while True:
-        batch_loans = db.session.scalars(
-            select(Loan).where(Loan.status == LoanStatus.DISBURSED, Loan.penalty_rate > 0, Loan.id > after_id,
-                               Loan.oldest_unpaid_due < on)
-            .options(selectinload(Loan.installments)).order_by(Loan.id).limit(batch)).all()
-        if not batch_loans:
+        loan_ids = list(db.session.scalars(
+            select(Loan.id).where(Loan.status == LoanStatus.DISBURSED, Loan.penalty_rate > 0,
+                                  Loan.oldest_unpaid_due < on, Loan.id > after_id)
+            .order_by(Loan.id).limit(batch)))
+        if not loan_ids:
+            db.session.expire_all()  # loaded installments and loans must see the new penalties
             return charged, total
-        for loan in batch_loans:
-            delta = ZERO
-            for inst in loan.installments:
-                if inst.due_date >= on:
-                    break
-                extra = penalty_target(loan, inst, on) - inst.penalty_due
-                if extra > 0:  # never lowered: a charged penalty is only removed by a reversal
-                    inst.penalty_due += extra
-                    delta += extra
-            if delta > 0:
-                ledger.post(EntryKind.PENALTY, [ledger.Line(Gl.LOANS_RECEIVABLE, delta, loan.customer_id, loan.id),
-                                                ledger.Line(Gl.PENALTY_INCOME, -delta, loan.customer_id, loan.id)],
-                            memo=f"late penalty {loan.loan_number} to {on:%Y-%m-%d}")
-                loans.refresh_position(loan)
-                charged, total = charged + 1, total + delta
-            after_id = loan.id
-        db.session.flush()
+        after_id = loan_ids[-1]
+        updates, deltas = [], {}
+        for row in db.session.execute(OVERDUE_ROWS.where(Installment.loan_id.in_(loan_ids),
+                                                         Installment.due_date < on)):
+            periods = periods_late(row.due_date, on, row.grace_days, row.frequency)
+            extra = penalty_cents(row.overdue, row.penalty_rate, periods) - row.penalty if periods else 0
+            if extra > 0:
+                updates.append({"row_id": row.id, "cents": row.penalty + extra})
+                loan_total = deltas.setdefault(row.loan_id, [row.customer_id, row.loan_number, 0])
+                loan_total[2] += extra
+        if updates:
+            db.session.execute(SET_PENALTY, updates)
+            ledger.post_many(EntryKind.PENALTY, [
+                (f"late penalty {number} to {on:%Y-%m-%d}",
+                 [ledger.Line(Gl.LOANS_RECEIVABLE, Decimal(cents) / 100, customer_id, loan_id),
+                  ledger.Line(Gl.PENALTY_INCOME, -Decimal(cents) / 100, customer_id, loan_id)])
+                for loan_id, (customer_id, number, cents) in deltas.items()])
+            charged += len(deltas)
+            total += Decimal(sum(cents for _c, _n, cents in deltas.values())) / 100
 
 
 @dataclass

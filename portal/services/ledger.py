@@ -8,10 +8,10 @@ can always be checked against the postings (`verify`).
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 
 from portal.models import DepositAccount, EntryKind, Gl, Installment, JournalEntry, Loan, LoanStatus, Posting, User
-from portal.models.base import db
+from portal.models.base import db, utcnow
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.money import ZERO
 
@@ -34,23 +34,47 @@ class InsufficientFunds(ValidationFailed):
         self.available = available
 
 
-def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None,
-         reverses: JournalEntry | None = None) -> JournalEntry:
-    """Record one balanced entry. Deposit lines move their account's cached balance atomically."""
+def _balanced(lines: list[Line]) -> list[Line]:
     lines = [line for line in lines if line.amount != 0]
     if not lines or sum(line.amount for line in lines) != 0:
         raise ValueError(f"unbalanced or empty journal entry: {lines}")
+    return lines
+
+
+def _insert_postings(entry_ids: list[int], line_sets: list[list[Line]]) -> None:
+    db.session.execute(insert(Posting), [
+        {"entry_id": entry_id, "gl": line.gl, "amount": line.amount, "customer_id": line.customer_id,
+         "loan_id": line.loan_id, "deposit_account_id": line.deposit_account_id}
+        for entry_id, lines in zip(entry_ids, line_sets, strict=True) for line in lines])
+
+
+def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None,
+         reverses: JournalEntry | None = None) -> JournalEntry:
+    """Record one balanced entry. Deposit lines move their account's cached balance atomically."""
+    lines = _balanced(lines)
+    moves = [line for line in lines if line.deposit_account_id is not None]
+    for line in sorted(moves, key=lambda line: line.amount, reverse=True):  # debits (may refuse) first
+        _move_deposit(line.deposit_account_id, -line.amount)  # a credit to a deposit raises its balance
     entry = JournalEntry(kind=kind, memo=memo[:200], created_by_id=actor.id if actor else None,
                          reverses_id=reverses.id if reverses else None)
     db.session.add(entry)
     db.session.flush()
-    for line in lines:
-        if line.deposit_account_id is not None:
-            _move_deposit(line.deposit_account_id, -line.amount)  # a credit to a deposit raises its balance
-    db.session.execute(Posting.__table__.insert(), [
-        {"entry_id": entry.id, "gl": line.gl.value, "amount": line.amount, "customer_id": line.customer_id,
-         "loan_id": line.loan_id, "deposit_account_id": line.deposit_account_id} for line in lines])
+    _insert_postings([entry.id], [lines])
     return entry
+
+
+def post_many(kind: EntryKind, entries: list[tuple[str, list[Line]]]) -> list[int]:
+    """Record many balanced entries in two bulk INSERTs (batch jobs); no deposit lines here."""
+    line_sets = [_balanced(lines) for _memo, lines in entries]
+    if any(line.deposit_account_id is not None for lines in line_sets for line in lines):
+        raise ValueError("post_many does not move deposit balances; use post()")
+    if not entries:
+        return []
+    now = utcnow()
+    ids = list(db.session.scalars(insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
+                                  [{"kind": kind, "memo": memo[:200], "created_at": now} for memo, _ in entries]))
+    _insert_postings(ids, line_sets)
+    return ids
 
 
 def _move_deposit(account_id: int, delta: Decimal) -> None:

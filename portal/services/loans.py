@@ -29,6 +29,7 @@ from portal.models import (
 )
 from portal.models.base import db, utcnow
 from portal.services import audit, customers, ledger, notifier, permissions, savings, schedules
+from portal.services.atomic import atomic
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.money import ZERO, parse_amount
 from portal.services.pagination import Page, paginate
@@ -234,6 +235,7 @@ def reject(loan: Loan, reason: str, *, actor: User) -> Loan:
     return loan
 
 
+@atomic
 def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date | None = None) -> Loan:
     """Pay the loan out, exactly once however often it is retried, and fix its schedule."""
     permissions.require(actor, "loan.disburse")
@@ -296,6 +298,7 @@ def outstanding(loan: Loan) -> Decimal:
     return ledger.balance(Gl.LOANS_RECEIVABLE, loan_id=loan.id)
 
 
+@atomic
 def write_off(loan: Loan, reason: str, *, actor: User) -> Loan:
     permissions.require(actor, "loan.write_off")
     customers.ensure_visible(loan.customer, actor)

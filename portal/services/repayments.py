@@ -27,6 +27,7 @@ from portal.models import (
 )
 from portal.models.base import db
 from portal.services import audit, customers, ledger, loans, notifier, permissions, phones, savings
+from portal.services.atomic import atomic
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.money import ZERO, parse_amount
 
@@ -52,8 +53,8 @@ def match(phone: str | None, reference: str | None) -> tuple[Customer | None, Lo
     ref = (reference or "").strip()
     if ref:
         loan = db.session.scalars(select(Loan).where(Loan.loan_number == ref)).first()
-        if loan is not None:
-            return loan.customer, loan
+        if loan is not None:  # a closed or not-yet-paid-out loan takes nothing: their active one, or savings
+            return loan.customer, loan if loan.status == LoanStatus.DISBURSED else loans.oldest_active(loan.customer)
         customer = db.session.scalars(select(Customer).where(
             or_(Customer.account_number == ref.lower(), Customer.customer_code == ref.upper()))).first()
         if customer is not None:
@@ -68,6 +69,7 @@ def match(phone: str | None, reference: str | None) -> tuple[Customer | None, Lo
     return None, None
 
 
+@atomic
 def receive_mpesa(*, receipt: str, amount, phone: str | None = None, reference: str | None = None) -> Receipt:
     """Take in an M-Pesa payment (001's webhook, Daraja C2B or STK): apply it, or hold it in suspense."""
     receipt = (receipt or "").strip().upper()
@@ -98,6 +100,7 @@ def receive_mpesa(*, receipt: str, amount, phone: str | None = None, reference: 
     return Receipt(payment, True)
 
 
+@atomic
 def record_payment(loan: Loan, raw_amount, *, actor: User, source: PaymentSource = PaymentSource.CASH) -> Payment:
     """A repayment recorded by a person: cash at a branch, or M-Pesa sent without a receipt to match."""
     permissions.require(actor, "repayment.record")
@@ -109,11 +112,14 @@ def record_payment(loan: Loan, raw_amount, *, actor: User, source: PaymentSource
     return payment
 
 
+@atomic
 def pay_from_savings(loan: Loan, raw_amount, *, actor: User) -> Payment:
     """Move money from the customer's savings onto their loan (refused beyond the balance)."""
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
-    account = savings.account_for(loan.customer)
+    account = savings.existing_account(loan.customer)
+    if account is None:
+        raise ledger.InsufficientFunds(ZERO)
     payment = Payment(source=PaymentSource.SAVINGS, amount=_amount(raw_amount), customer_id=loan.customer_id,
                       status=PaymentStatus.UNMATCHED, recorded_by_id=actor.id)
     db.session.add(payment)
@@ -186,6 +192,7 @@ def _to_savings(payment: Payment, customer: Customer, debit_gl: Gl, *, actor: Us
                    actor=actor, balance_after=account.balance)
 
 
+@atomic
 def assign(payment: Payment, loan: Loan, *, actor: User) -> Payment:
     """Apply a payment held in suspense to a loan (the reconciliation queue)."""
     permissions.require(actor, "repayment.reconcile")
@@ -195,6 +202,7 @@ def assign(payment: Payment, loan: Loan, *, actor: User) -> Payment:
     return payment
 
 
+@atomic
 def reverse(payment: Payment, reason: str, *, actor: User) -> Payment:
     """Undo an applied repayment: a mirror entry, and the installments it paid re-opened."""
     permissions.require(actor, "repayment.reverse")

@@ -20,8 +20,9 @@ from portal.models import (
 )
 from portal.models.base import db
 from portal.services import customers, permissions
+from portal.services.atomic import atomic
 from portal.services.errors import ValidationFailed
-from portal.services.ledger import Line, post
+from portal.services.ledger import InsufficientFunds, Line, post
 from portal.services.money import ZERO, parse_amount
 
 CODE_ALPHABET = string.ascii_uppercase + string.digits
@@ -47,9 +48,13 @@ def account_for(customer: Customer, kind: DepositKind = DepositKind.SAVINGS) -> 
     return account
 
 
+def existing_account(customer: Customer, kind: DepositKind = DepositKind.SAVINGS) -> DepositAccount | None:
+    return db.session.scalars(select(DepositAccount).where(
+        DepositAccount.customer_id == customer.id, DepositAccount.kind == kind)).first()
+
+
 def balance_of(customer: Customer) -> Decimal:
-    account = db.session.scalars(select(DepositAccount).where(
-        DepositAccount.customer_id == customer.id, DepositAccount.kind == DepositKind.SAVINGS)).first()
+    account = existing_account(customer)
     return account.balance if account else ZERO
 
 
@@ -71,6 +76,7 @@ def _amount(raw) -> Decimal:
         raise ValidationFailed({"amount": [str(exc)]}) from None
 
 
+@atomic
 def deposit(customer: Customer, raw_amount, *, source: str, actor: User) -> Transaction:
     permissions.require(actor, "money.deposit")
     customers.ensure_visible(customer, actor)
@@ -84,12 +90,15 @@ def deposit(customer: Customer, raw_amount, *, source: str, actor: User) -> Tran
                   balance_after=account.balance)
 
 
+@atomic
 def withdraw(customer: Customer, raw_amount, *, actor: User) -> Transaction:
     """Withdraw; never below zero, even when two withdrawals arrive at once."""
     permissions.require(actor, "money.withdraw")
     customers.ensure_visible(customer, actor)
     amount = _amount(raw_amount)
-    account = account_for(customer)
+    account = existing_account(customer)
+    if account is None:  # nothing saved yet: refuse without opening an empty account
+        raise InsufficientFunds(ZERO)
     entry = post(EntryKind.WITHDRAWAL, [
         Line(Gl.CUSTOMER_DEPOSITS, amount, customer.id, deposit_account_id=account.id),
         Line(Gl.CASH, -amount, customer.id),
