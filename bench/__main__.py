@@ -21,6 +21,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from bench import data
+from bench.bare import bare_rows
 from portal import create_app
 from portal.models import Frequency, InterestMethod
 from portal.models.base import db
@@ -139,7 +140,7 @@ def main() -> None:
                      f"< 10 s ({charged:,} charged {total:,.2f}; seeding took {seed_s:.0f} s)",
                      "ok" if accrue_s < 10 else "SLOW"))
 
-        db.session.execute(text("CREATE TABLE bench_bare (id INTEGER PRIMARY KEY, code VARCHAR(40), amount BIGINT)"))
+        bare_rows.create(db.session.connection())
         db.session.commit()
         codes = count(1)
         in_process = in_process_webhooks(app, args.requests // 4, args.customers, codes)

@@ -31,14 +31,21 @@ def _days_after(dialect: str, base: str, column_expr: str) -> str:
     return f"date({base}, '+' || ({column_expr}) || ' days')"
 
 
+def _padded(width: int) -> str:
+    """SQL for the series number `i` zero-padded to `width` digits."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return f"lpad(CAST(i AS text), {width}, '0')"
+    return f"printf('%0{width}d', i)"
+
+
 def customers(count: int, phone_prefix: str = "+2547") -> None:
     """`count` customers with distinct phones (+2547xxxxxxxx) and codes."""
     _run(f"""
         {_numbers(count)}
         INSERT INTO customers (customer_code, account_number, name, phone, kyc_status, kyc_level,
                                created_at, updated_at)
-        SELECT 'B' || substr('0000000' || i, -7, 7), 'bench' || i, 'Bench Customer ' || i,
-               '{phone_prefix}' || substr('00000000' || i, -8, 8), 'verified', 'tier_3', :now, :now FROM n
+        SELECT 'B' || {_padded(7)}, 'bench' || i, 'Bench Customer ' || i,
+               '{phone_prefix}' || {_padded(8)}, 'verified', 'tier_3', :now, :now FROM n
     """, now=utcnow())
 
 
