@@ -57,6 +57,29 @@ class MoneyField(fields.Field):
             raise ValidationError(str(exc)) from None
 
 
+class RateField(fields.Field):
+    """A percentage rate: read exactly (never rounded; the service refuses more than 4 decimals),
+    written with at least two decimals ("10.50", "10.5550")."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        text = f"{Decimal(value).normalize():f}"
+        whole, _, frac = text.partition(".")
+        return f"{whole}.{frac.ljust(2, '0')}"
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool | float):
+            raise ValidationError("Send the rate as a number or a numeric string.")
+        try:
+            rate = Decimal(str(value))
+        except ArithmeticError:
+            raise ValidationError("Send the rate as a number, e.g. 10.5.") from None
+        if not rate.is_finite():
+            raise ValidationError("Send the rate as a number, e.g. 10.5.")
+        return rate
+
+
 class SurfaceBlueprint(Blueprint):
     """Remembers each view's request schema, so field errors can use the document's field names."""
 

@@ -9,7 +9,8 @@ from api.errors import current_surface
 from portal.models import ApiLog
 from portal.models.base import db
 
-SECRET_KEY_RE = re.compile(r"pass|token|secret|pin|otp|code$|^code|refresh|access|authorization", re.I)
+# Keys whose values are secrets: passwords, tokens, one-time codes, PINs (not pincode, mpesa_code, customer_code).
+SECRET_KEY_RE = re.compile(r"pass|token|secret|otp|^code$|pin$|refresh|access|authorization|signature", re.I)
 REDACTED = "[redacted]"
 
 
@@ -36,6 +37,16 @@ def _payload(raw: bytes, content_type: str | None) -> str:
     return text if len(text) <= limit else text[:limit] + "...[truncated]"
 
 
+def logged_path() -> str:
+    """The path and query with secrets (a webhook's ?secret=, a <secret> in the URL) redacted."""
+    path = request.path
+    for name, value in (request.view_args or {}).items():
+        if SECRET_KEY_RE.search(name) and value:
+            path = path.replace(str(value), REDACTED)
+    query = "&".join(f"{k}={REDACTED if SECRET_KEY_RE.search(k) else v}" for k, v in request.args.items(multi=True))
+    return f"{path}?{query}" if query else path
+
+
 def init_request_log(app: Flask) -> None:
     @app.after_request
     def log_api_request(response):
@@ -46,7 +57,7 @@ def init_request_log(app: Flask) -> None:
         body = b"" if response.direct_passthrough else response.get_data()
         db.session.add(ApiLog(
             user_id=user.id if user is not None else None, method=request.method,
-            endpoint=request.full_path.rstrip("?")[:300], status_code=response.status_code,
+            endpoint=logged_path()[:300], status_code=response.status_code,
             request_payload=_payload(b"" if request.mimetype.startswith("multipart/")
                                      else request.get_data(cache=True), request.content_type),
             response_payload=_payload(body, response.content_type)))

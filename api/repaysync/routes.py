@@ -9,7 +9,7 @@ from api.repaysync import schemas
 from api.repaysync.errors import SURFACE
 from portal.models.base import db
 from portal.services import api_logs, customers, loans, users
-from portal.services.errors import AuthFailed
+from portal.services.errors import AuthFailed, ValidationFailed
 
 auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/api/auth", description="003 RepaySync: JWT tokens")
 users_bp = surface_blueprint(SURFACE, "users", url_prefix="/api/users", description="003 RepaySync: users")
@@ -159,8 +159,11 @@ class LogsView(MethodView):
         return page.items, 200, _page_headers(page)
 
 
-def _loan_values(data: dict) -> dict:
+def _loan_values(data: dict, loan=None) -> dict:
     """003's loans carry their own rate and tenure (monthly, equal installments) rather than a product."""
+    if loan is not None and data.get("customer_id") not in (None, loan.customer_id):
+        raise ValidationFailed({"customer_id": ["A loan cannot move to another customer; "
+                                                "create a new application for them."]})
     values = {k: v for k, v in data.items() if k != "customer_id"}
     if "co_borrowers" in values:
         values["co_borrowers"] = values["co_borrowers"] or []
@@ -203,7 +206,7 @@ class LoanByIdView(MethodView):
     def put(self, data, loan_id):
         """Replace a pending loan's terms (409 once it is decided: its money terms are fixed)"""
         loan = loans.get_visible(loan_id, actor=current_user())
-        loans.update_pending(loan, _loan_values(data), actor=current_user())
+        loans.update_pending(loan, _loan_values(data, loan), actor=current_user())
         db.session.commit()
         return loan
 
@@ -212,7 +215,7 @@ class LoanByIdView(MethodView):
     def patch(self, data, loan_id):
         """Change some of a pending loan's terms (409 once it is decided)"""
         loan = loans.get_visible(loan_id, actor=current_user())
-        loans.update_pending(loan, _loan_values(data), actor=current_user())
+        loans.update_pending(loan, _loan_values(data, loan), actor=current_user())
         db.session.commit()
         return loan
 

@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate
 
-from api.common import BaseSchema, MoneyField, RoleNames
+from api.common import BaseSchema, MoneyField, RateField, RoleNames
 
 ROLES = RoleNames()
 
@@ -85,8 +85,7 @@ class LoanSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     loan_account_number = fields.String(attribute="loan_number", allow_none=True)
     principal_amount = MoneyField(attribute="principal")
-    interest_rate = fields.Decimal(attribute="annual_rate", places=2, as_string=True,
-                                   validate=validate.Range(min=0, max=1000))
+    interest_rate = RateField(attribute="annual_rate")
     loan_type = fields.String(allow_none=True)
     tenure_months = fields.Integer(attribute="term_periods", validate=validate.Range(min=1, max=600))
     loan_date = fields.Date(attribute="application_date")
@@ -105,8 +104,7 @@ class LoanSchema(BaseSchema):
 
 class LoanCreateSchema(LoanSchema):
     principal_amount = MoneyField(attribute="principal", required=True)
-    interest_rate = fields.Decimal(attribute="annual_rate", places=2, as_string=True, required=True,
-                                   validate=validate.Range(min=0, max=1000))
+    interest_rate = RateField(attribute="annual_rate", required=True)
     tenure_months = fields.Integer(attribute="term_periods", required=True, validate=validate.Range(min=1, max=600))
     customer = fields.Integer(attribute="customer_id", required=True)
 

@@ -1,6 +1,7 @@
 """001 SokoCredit lending routes: /loans, /loan-products, /repayment-schedules, /repayments."""
 
 import hmac
+from functools import wraps
 
 from flask import current_app, g, request
 from flask.views import MethodView
@@ -174,25 +175,32 @@ class RepaymentsView(MethodView):
         return {"repayments": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
 
-def _webhook_caller_allowed() -> None:
-    """Fail closed: the configured shared secret, or a staff token allowed to take payments."""
-    secret = current_app.config.get("MPESA_WEBHOOK_SECRET")
-    presented = request.headers.get("X-Webhook-Secret") or request.args.get("secret", "")
-    if secret and presented and hmac.compare_digest(presented, secret):
-        g.api_user = None
-        return
-    verify_jwt_in_request()
-    permissions.require(g.api_user, "repayment.webhook")
+def webhook_caller(view):
+    """Fail closed, before the body is read: the configured shared secret, or a staff token
+    allowed to take payments."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        secret = current_app.config.get("MPESA_WEBHOOK_SECRET")
+        presented = request.headers.get("X-Webhook-Secret") or request.args.get("secret", "")
+        if secret and presented and hmac.compare_digest(presented, secret):
+            g.api_user = None
+        else:
+            verify_jwt_in_request()
+            permissions.require(g.api_user, "repayment.webhook")
+        return view(*args, **kwargs)
+    return wrapper
 
 
 @repayments_bp.route("/mpesa-webhook")
 class MpesaWebhookView(MethodView):
+    decorators = [webhook_caller]
+
     @repayments_bp.arguments(schemas.WebhookSchema)
     @repayments_bp.response(201, schemas.WebhookResultSchema)
     @repayments_bp.alt_response(200, schema=schemas.WebhookResultSchema, description="a receipt seen before")
     def post(self, body):
         """Take an M-Pesa payment; one mpesa_code is one payment however often it is delivered"""
-        _webhook_caller_allowed()
         result = repayments.receive_mpesa(receipt=body["mpesa_code"], amount=body["amount_paid"],
                                           phone=body["phone_number"], reference=body.get("account_reference"))
         db.session.commit()

@@ -4,7 +4,7 @@ from datetime import date
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from api.common import BaseSchema, MoneyField, RoleNames
+from api.common import BaseSchema, MoneyField, RateField, RoleNames
 
 ROLES = RoleNames(loan_officer="lender", borrower="mama_mboga")
 
@@ -160,7 +160,7 @@ class LoanSchema(BaseSchema):
     customer_id = fields.Integer()
     product_id = fields.Integer()
     amount = MoneyField(attribute="principal")
-    interest_rate = fields.Decimal(attribute="annual_rate", as_string=True)
+    interest_rate = RateField(attribute="annual_rate")
     interest_method = fields.Function(lambda loan: loan.interest_method.value)
     term = fields.Integer(attribute="term_periods")
     frequency = fields.Function(lambda loan: loan.frequency.value)

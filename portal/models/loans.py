@@ -111,6 +111,8 @@ class Loan(TimestampMixin, db.Model):
 
     status: Mapped[LoanStatus] = mapped_column(_enum(LoanStatus), default=LoanStatus.PENDING, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The last person to set the money terms: a maker too, so they may not approve (maker-checker).
+    terms_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rejection_reason: Mapped[str | None] = mapped_column(Text)
@@ -246,6 +248,8 @@ class PaymentAllocation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    # The entry that applied it: a payment assigned, reversed and assigned again has two sets.
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
     installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"), index=True)
     penalty: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     fee: Mapped[Decimal] = mapped_column(Money, default=ZERO)

@@ -38,6 +38,7 @@ AUDIT_FIELDS = ["id", "loan_number", "customer_id", "product_id", "principal", "
                 "frequency", "term_periods", "fee_amount", "status"]
 MONEY_TERMS = ("principal", "annual_rate", "interest_method", "frequency", "term_periods", "product_id")
 MAX_CO_BORROWERS = 2
+RATE_PLACES = Decimal("0.0001")  # what the rate columns hold: a finer rate is refused, never rounded
 
 
 def loan_number() -> str:
@@ -79,7 +80,9 @@ def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = N
     except ValueError as exc:
         errors["principal"] = [str(exc)]
         return None
-    term = values.get("term_periods") or (product.term_periods if product else (base.term_periods if base else None))
+    term = values.get("term_periods")
+    if term is None:
+        term = product.term_periods if product else (base.term_periods if base else None)
     rate = values.get("annual_rate", product.annual_rate if product else (base.annual_rate if base else None))
     try:
         term = int(term)
@@ -89,10 +92,11 @@ def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = N
         errors["term_periods"] = ["Give the number of installments (1 to 3650)."]
     try:
         rate = Decimal(str(rate))
-        if not rate.is_finite() or not 0 <= rate <= 1000:
+        if not rate.is_finite() or not 0 <= rate <= 1000 or rate != rate.quantize(RATE_PLACES):
             raise ValueError
     except (ArithmeticError, TypeError, ValueError):
-        errors["annual_rate"] = ["Give the annual interest rate in percent, e.g. 10.5."]
+        errors["annual_rate"] = ["Give the annual interest rate in percent (0 to 1000, at most 4 decimals), "
+                                 "e.g. 10.5."]
     if product is not None and not product.min_principal <= principal <= product.max_principal:
         errors["principal"] = [f"{product.name} lends {product.min_principal:,.2f} to "
                                f"{product.max_principal:,.2f}."]
@@ -141,7 +145,7 @@ def apply(customer: Customer, values: dict, *, actor: User) -> Loan:
     loan = Loan(loan_number=number or loan_number(), customer_id=customer.id,
                 product_id=values.get("product_id"), loan_type=(values.get("loan_type") or "")[:40],
                 purpose=(values.get("purpose") or "")[:200], application_date=application_date,
-                created_by_id=actor.id, **terms.__dict__)
+                created_by_id=actor.id, terms_set_by_id=actor.id, **terms.__dict__)
     loan.co_borrowers = co
     db.session.add(loan)
     db.session.flush()
@@ -153,8 +157,8 @@ def update_pending(loan: Loan, values: dict, *, actor: User) -> Loan:
     """Change an application; once decided its money terms are fixed."""
     permissions.require(actor, "loan.edit_pending")
     customers.ensure_visible(loan.customer, actor)
-    if loan.status != LoanStatus.PENDING and any(k in values for k in (*MONEY_TERMS, "co_borrowers")):
-        raise Conflict(f"This loan is {loan.status.value}: its amount and terms can no longer change.")
+    if loan.status != LoanStatus.PENDING:
+        raise Conflict(f"This loan is {loan.status.value}: it can no longer be changed.")
     errors: dict[str, list[str]] = {}
     before = audit.snapshot(loan, AUDIT_FIELDS)
     if any(k in values for k in MONEY_TERMS):
@@ -163,6 +167,7 @@ def update_pending(loan: Loan, values: dict, *, actor: User) -> Loan:
             for key, value in terms.__dict__.items():
                 setattr(loan, key, value)
             loan.product_id = values.get("product_id", loan.product_id)
+            loan.terms_set_by_id = actor.id  # whoever sets the terms is a maker too
     if "co_borrowers" in values:
         co = _co_borrowers(values["co_borrowers"], loan.customer, actor, errors)
         if not errors:
@@ -205,8 +210,9 @@ def _decide(loan: Loan, actor: User) -> None:
 def approve(loan: Loan, *, actor: User) -> Loan:
     """Approve; the checker must not be the maker, and must hold a large enough approval limit."""
     _decide(loan, actor)
-    if loan.created_by_id == actor.id:
-        raise Forbidden("You submitted this application, so another person must approve it (maker-checker).")
+    if actor.id in (loan.created_by_id, loan.terms_set_by_id):
+        raise Forbidden("You submitted this application or set its terms, so another person must approve it "
+                        "(maker-checker).")
     limits = current_app.config["APPROVAL_LIMITS"]
     if actor.role.value not in limits:
         raise Forbidden("Your role may not approve loans.")

@@ -5,6 +5,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from portal.models.base import CENT
 
 ZERO = Decimal("0.00")
+# Far below what integer cents can hold, far above any loan or deposit: a typo, not money.
+MAX_AMOUNT = Decimal("1000000000000.00")
 
 
 def to_money(value) -> Decimal:
@@ -26,4 +28,6 @@ def parse_amount(raw, *, field: str = "amount", allow_zero: bool = False) -> Dec
         raise ValueError(f"The {field} can have at most two decimal places.")
     if value < 0 or (value == 0 and not allow_zero):
         raise ValueError(f"The {field} must be more than zero.")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"The {field} is too large (at most {MAX_AMOUNT:,.2f}).")
     return value.quantize(CENT)

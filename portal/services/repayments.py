@@ -139,7 +139,7 @@ def _apply(payment: Payment, loan: Loan, debit_gl: Gl, *, actor: User | None,
     if loan.status != LoanStatus.DISBURSED:
         raise Conflict(f"Loan {loan.loan_number} is {loan.status.value}: it takes no repayments.")
     db.session.flush()
-    remaining, interest_paid = payment.amount, ZERO
+    remaining, interest_paid, paid_parts = payment.amount, ZERO, []
     for inst in loan.installments:
         if remaining == 0:
             break
@@ -152,7 +152,7 @@ def _apply(payment: Payment, loan: Loan, debit_gl: Gl, *, actor: User | None,
                 parts[part], remaining = take, remaining - take
         if parts:
             # Appended through the in-session payment so the allocation cascades into the session.
-            payment.allocations.append(PaymentAllocation(installment=inst, **parts))
+            paid_parts.append((inst, parts))
             interest_paid += parts.get("interest", ZERO)
     applied = payment.amount - remaining
     customer = loan.customer
@@ -164,6 +164,8 @@ def _apply(payment: Payment, loan: Loan, debit_gl: Gl, *, actor: User | None,
         account = savings.account_for(customer)
         lines.append(ledger.Line(Gl.CUSTOMER_DEPOSITS, -remaining, customer.id, deposit_account_id=account.id))
     entry = ledger.post(EntryKind.REPAYMENT, lines, memo=f"repayment {loan.loan_number}", actor=actor)
+    for inst, parts in paid_parts:  # appended through the in-session payment, so they cascade into it
+        payment.allocations.append(PaymentAllocation(installment=inst, entry_id=entry.id, **parts))
     payment.loan_id, payment.customer_id, payment.status = loan.id, customer.id, PaymentStatus.APPLIED
     payment.entry_id, payment.overpayment = entry.id, remaining
     loans.refresh_position(loan)
@@ -221,10 +223,17 @@ def reverse(payment: Payment, reason: str, *, actor: User) -> Payment:
         raise Conflict("The overpayment this payment put in savings has since been withdrawn; "
                        "it cannot be reversed.") from None
     for allocation in payment.allocations:
+        if allocation.entry_id != entry.id:
+            continue  # re-opened already, by the reversal of an earlier assignment
         inst = allocation.installment
         for part in ("penalty", "fee", "interest", "principal"):
             setattr(inst, f"{part}_paid", getattr(inst, f"{part}_paid") - getattr(allocation, part))
-    payment.status, payment.reversal_entry_id, payment.reversal_reason = PaymentStatus.REVERSED, reversal.id, reason
+    if any(p.gl == Gl.SUSPENSE and p.amount > 0 for p in entry.postings):
+        # It had been assigned out of suspense: the money is back there, waiting to be assigned again.
+        payment.status, payment.loan_id, payment.entry_id = PaymentStatus.UNMATCHED, None, None
+    else:
+        payment.status = PaymentStatus.REVERSED
+    payment.reversal_entry_id, payment.reversal_reason = reversal.id, reason
     if loan is not None:
         loans.refresh_position(loan)
     db.session.flush()

@@ -1,8 +1,8 @@
 """money core: ledger, deposit accounts, transactions, loan products, loans, installments, payments
 
-Revision ID: 7400a5d947fb
+Revision ID: 8e53c35f7cea
 Revises: 5f6d3150d0dc
-Create Date: 2026-11-22 11:35:12.511230
+Create Date: 2026-11-22 11:56:20.408850
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '7400a5d947fb'
+revision = '8e53c35f7cea'
 down_revision = '5f6d3150d0dc'
 branch_labels = None
 depends_on = None
@@ -88,6 +88,7 @@ def upgrade():
     sa.Column('application_date', sa.Date(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'approved', 'rejected', 'disbursed', 'closed', 'written_off', name='loanstatus', native_enum=False, length=20), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('terms_set_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
@@ -110,6 +111,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['disbursed_by_id'], ['users.id'], name=op.f('fk_loans_disbursed_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['disbursement_entry_id'], ['journal_entries.id'], name=op.f('fk_loans_disbursement_entry_id_journal_entries')),
     sa.ForeignKeyConstraint(['product_id'], ['loan_products.id'], name=op.f('fk_loans_product_id_loan_products'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['terms_set_by_id'], ['users.id'], name=op.f('fk_loans_terms_set_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['written_off_by_id'], ['users.id'], name=op.f('fk_loans_written_off_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_loans')),
     sa.UniqueConstraint('loan_number', name=op.f('uq_loans_loan_number'))
@@ -225,11 +227,13 @@ def upgrade():
     op.create_table('payment_allocations',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('installment_id', sa.Integer(), nullable=False),
     sa.Column('penalty', portal.models.base.Money(), nullable=False),
     sa.Column('fee', portal.models.base.Money(), nullable=False),
     sa.Column('interest', portal.models.base.Money(), nullable=False),
     sa.Column('principal', portal.models.base.Money(), nullable=False),
+    sa.ForeignKeyConstraint(['entry_id'], ['journal_entries.id'], name=op.f('fk_payment_allocations_entry_id_journal_entries')),
     sa.ForeignKeyConstraint(['installment_id'], ['installments.id'], name=op.f('fk_payment_allocations_installment_id_installments')),
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_payment_allocations_payment_id_payments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_allocations'))
