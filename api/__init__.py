@@ -6,6 +6,7 @@ from flask_smorest import Api
 from api import tokens
 from api.chamahub import routes as chamahub
 from api.chamahub.errors import SURFACE as CHAMAHUB
+from api.daraja import routes as daraja
 from api.errors import register_blueprint_surface, register_prefix
 from api.microfinance import routes as microfinance
 from api.repaysync import routes as repaysync
@@ -16,7 +17,7 @@ from api.sokocredit import routes as sokocredit
 from api.vault5 import routes as vault5
 from api.vault5.errors import SURFACE as VAULT5
 
-SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, vault5]
+SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, vault5, daraja]
 
 
 def register_api(app: Flask, api: Api) -> None:

@@ -57,6 +57,19 @@ class Config:
     # ?secret=); without it only a staff token may post payments.
     MPESA_WEBHOOK_SECRET = os.environ.get("MPESA_WEBHOOK_SECRET") or None
 
+    # M-Pesa Daraja. MPESA_MODE=simulator (default) answers locally and calls our own callbacks;
+    # MPESA_MODE=daraja talks to MPESA_BASE_URL with these credentials.
+    MPESA_MODE = os.environ.get("MPESA_MODE", "simulator")
+    MPESA_BASE_URL = os.environ.get("MPESA_BASE_URL", "https://sandbox.safaricom.co.ke")
+    MPESA_CONSUMER_KEY = os.environ.get("MPESA_CONSUMER_KEY")
+    MPESA_CONSUMER_SECRET = os.environ.get("MPESA_CONSUMER_SECRET")
+    MPESA_SHORTCODE = os.environ.get("MPESA_SHORTCODE", "174379")
+    MPESA_PASSKEY = os.environ.get("MPESA_PASSKEY")
+    MPESA_INITIATOR_NAME = os.environ.get("MPESA_INITIATOR_NAME")
+    MPESA_SECURITY_CREDENTIAL = os.environ.get("MPESA_SECURITY_CREDENTIAL")
+    MPESA_CALLBACK_BASE_URL = os.environ.get("MPESA_CALLBACK_BASE_URL", "http://127.0.0.1:5000")
+    MPESA_CALLBACK_SECRET = os.environ.get("MPESA_CALLBACK_SECRET") or None
+
     # Where times are shown as a clock time (000's "time" and "date"); stored times are UTC.
     DISPLAY_TIMEZONE = os.environ.get("MKOPO_TIMEZONE", "Africa/Nairobi")
 

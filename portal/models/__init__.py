@@ -30,6 +30,7 @@ from portal.models.loans import (
     PaymentSource,
     PaymentStatus,
 )
+from portal.models.mpesa import MpesaKind, MpesaRequest, MpesaStatus
 from portal.models.notifications import Notification
 from portal.models.users import STAFF_ROLES, Role, User
 
@@ -56,6 +57,9 @@ __all__ = [
     "Loan",
     "LoanProduct",
     "LoanStatus",
+    "MpesaKind",
+    "MpesaRequest",
+    "MpesaStatus",
     "Notification",
     "OneTimeCode",
     "Payment",

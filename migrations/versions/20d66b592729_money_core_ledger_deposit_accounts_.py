@@ -1,8 +1,8 @@
-"""money core: ledger, deposit accounts, transactions, loan products, loans, installments, payments
+"""money core: ledger, deposit accounts, transactions, loan products, loans, installments, payments, M-Pesa requests
 
-Revision ID: 8e53c35f7cea
+Revision ID: 20d66b592729
 Revises: 5f6d3150d0dc
-Create Date: 2026-11-22 11:56:20.408850
+Create Date: 2026-11-22 12:03:25.877301
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '8e53c35f7cea'
+revision = '20d66b592729'
 down_revision = '5f6d3150d0dc'
 branch_labels = None
 depends_on = None
@@ -151,6 +151,31 @@ def upgrade():
     sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_loan_co_borrowers_loan_id_loans'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('loan_id', 'customer_id', name=op.f('pk_loan_co_borrowers'))
     )
+    op.create_table('mpesa_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('stk_push', 'b2c', name='mpesakind', native_enum=False, length=20), nullable=False),
+    sa.Column('external_id', sa.String(length=80), nullable=False),
+    sa.Column('merchant_request_id', sa.String(length=80), nullable=True),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('amount', portal.models.base.Money(), nullable=False),
+    sa.Column('account_reference', sa.String(length=60), nullable=True),
+    sa.Column('loan_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('pending', 'succeeded', 'failed', name='mpesastatus', native_enum=False, length=20), nullable=False),
+    sa.Column('result_code', sa.Integer(), nullable=True),
+    sa.Column('result_desc', sa.String(length=200), nullable=True),
+    sa.Column('receipt', sa.String(length=40), nullable=True),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', portal.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', portal.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['loan_id'], ['loans.id'], name=op.f('fk_mpesa_requests_loan_id_loans')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_mpesa_requests_requested_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mpesa_requests')),
+    sa.UniqueConstraint('external_id', name=op.f('uq_mpesa_requests_external_id'))
+    )
+    with op.batch_alter_table('mpesa_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mpesa_requests_loan_id'), ['loan_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mpesa_requests_status'), ['status'], unique=False)
+
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source', sa.Enum('mpesa', 'cash', 'savings', name='paymentsource', native_enum=False, length=20), nullable=False),
@@ -270,6 +295,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_payments_customer_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('mpesa_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mpesa_requests_status'))
+        batch_op.drop_index(batch_op.f('ix_mpesa_requests_loan_id'))
+
+    op.drop_table('mpesa_requests')
     op.drop_table('loan_co_borrowers')
     with op.batch_alter_table('installments', schema=None) as batch_op:
         batch_op.drop_index('uq_installments_loan_id_number')

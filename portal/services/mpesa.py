@@ -1,0 +1,112 @@
+"""M-Pesa flows: ask a customer to pay by STK push, and act on Daraja's callbacks.
+
+Callback items are read by name, never by position; every callback is idempotent (the
+request it answers is settled once; a receipt is one payment, see repayments).
+"""
+
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from portal.models import Loan, LoanStatus, MpesaKind, MpesaRequest, MpesaStatus, User
+from portal.models.base import db, utcnow
+from portal.services import customers, daraja, permissions, repayments
+from portal.services.errors import Conflict, ValidationFailed
+from portal.services.money import parse_amount
+
+
+class BadCallback(ValueError):
+    """A callback body that is not in Daraja's shape."""
+
+
+def request_repayment(loan: Loan, raw_amount, *, actor: User, phone: str | None = None,
+                      gateway=None) -> MpesaRequest:
+    """Send an STK push so the borrower can pay `amount` towards `loan` from their phone."""
+    permissions.require(actor, "repayment.record")
+    customers.ensure_visible(loan.customer, actor)
+    if loan.status != LoanStatus.DISBURSED:
+        raise Conflict(f"Loan {loan.loan_number} is {loan.status.value}: it takes no repayments.")
+    try:
+        amount = parse_amount(raw_amount)
+    except ValueError as exc:
+        raise ValidationFailed({"amount": [str(exc)]}) from None
+    if amount != amount.to_integral_value():
+        raise ValidationFailed({"amount": ["M-Pesa takes whole shillings."]})
+    number = phone or loan.customer.phone
+    if not number:
+        raise ValidationFailed({"phone": ["The customer has no phone number to send the prompt to."]})
+    gateway = gateway or daraja.gateway()
+    # Recorded before the call: the simulator (or a fast Daraja) may call back before we return.
+    request = MpesaRequest(kind=MpesaKind.STK_PUSH, external_id="pending", phone=number, amount=amount,
+                           account_reference=loan.loan_number, loan_id=loan.id, requested_by_id=actor.id)
+    db.session.add(request)
+    db.session.flush()
+    request.external_id = f"pending-{request.id}"
+    db.session.flush()
+    answer = gateway.stk_push(number, amount, loan.loan_number, "Loan repayment")
+    request.external_id, request.merchant_request_id = answer["CheckoutRequestID"], answer["MerchantRequestID"]
+    db.session.flush()
+    return request
+
+
+def _items(metadata: dict | None, key: str, name_key: str, value_key: str) -> dict:
+    if metadata is None:
+        return {}
+    items = metadata.get(key)
+    if not isinstance(items, list):
+        raise BadCallback(f"{key} is not a list")
+    return {item[name_key]: item.get(value_key) for item in items if isinstance(item, dict) and name_key in item}
+
+
+def _settle(request: MpesaRequest | None, code: int, desc: str, receipt: str | None) -> None:
+    if request is None or request.status != MpesaStatus.PENDING:
+        return  # unknown, or already settled by an earlier delivery of this callback
+    request.status = MpesaStatus.SUCCEEDED if code == 0 else MpesaStatus.FAILED
+    request.result_code, request.result_desc, request.receipt = code, desc[:200], receipt
+    request.completed_at = utcnow()
+
+
+def stk_callback(payload: dict) -> MpesaRequest | None:
+    """Daraja's STK push result: Body.stkCallback, with CallbackMetadata.Item on success."""
+    try:
+        callback = payload["Body"]["stkCallback"]
+        checkout, code, desc = callback["CheckoutRequestID"], int(callback["ResultCode"]), str(callback["ResultDesc"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadCallback("not an STK callback") from exc
+    request = db.session.scalars(select(MpesaRequest).where(MpesaRequest.external_id == checkout)).first()
+    receipt = None
+    if code == 0:
+        items = _items(callback.get("CallbackMetadata"), "Item", "Name", "Value")
+        if "MpesaReceiptNumber" not in items or "Amount" not in items:
+            raise BadCallback("a successful STK callback names its receipt and amount")
+        receipt = str(items["MpesaReceiptNumber"])
+        phone = str(items.get("PhoneNumber") or (request.phone if request else ""))
+        repayments.receive_mpesa(receipt=receipt, amount=Decimal(str(items["Amount"])), phone=phone,
+                                 reference=request.account_reference if request else None)
+    _settle(request, code, desc, receipt)
+    db.session.flush()
+    return request
+
+
+def c2b_confirmation(payload: dict):
+    """A customer paid the paybill: TransID, TransAmount, MSISDN, BillRefNumber."""
+    try:
+        receipt, amount = str(payload["TransID"]), Decimal(str(payload["TransAmount"]))
+    except (KeyError, TypeError, ArithmeticError) as exc:
+        raise BadCallback("not a C2B confirmation") from exc
+    return repayments.receive_mpesa(receipt=receipt, amount=amount, phone=str(payload.get("MSISDN") or ""),
+                                    reference=str(payload.get("BillRefNumber") or "") or None)
+
+
+def b2c_result(payload: dict) -> MpesaRequest | None:
+    """Daraja's B2C result: Result, with ResultParameters.ResultParameter[{Key, Value}] on success."""
+    try:
+        result = payload["Result"]
+        conversation, code, desc = result["ConversationID"], int(result["ResultCode"]), str(result["ResultDesc"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadCallback("not a B2C result") from exc
+    params = _items(result.get("ResultParameters"), "ResultParameter", "Key", "Value")
+    request = db.session.scalars(select(MpesaRequest).where(MpesaRequest.external_id == conversation)).first()
+    _settle(request, code, desc, str(params["TransactionReceipt"]) if "TransactionReceipt" in params else None)
+    db.session.flush()
+    return request
