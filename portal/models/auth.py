@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import UTCDateTime, db, utcnow
+from portal.models.base import UTCDateTime, db, enum_column, utcnow
 from portal.models.users import User
 
 
@@ -40,8 +40,7 @@ class OneTimeCode(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[CodePurpose] = mapped_column(db.Enum(CodePurpose, native_enum=False, length=20,
-                                                         values_callable=lambda e: [p.value for p in e]))
+    purpose: Mapped[CodePurpose] = mapped_column(enum_column(CodePurpose))
     code_hash: Mapped[str] = mapped_column(String(64), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

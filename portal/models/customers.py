@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import TimestampMixin, db
+from portal.models.base import TimestampMixin, db, enum_column
 from portal.models.users import User
 
 
@@ -23,9 +23,6 @@ class KycLevel(StrEnum):
     TIER_2 = "tier_2"
     TIER_3 = "tier_3"
 
-
-def _enum(enum_cls, length=20):
-    return db.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Customer(TimestampMixin, db.Model):
@@ -53,8 +50,8 @@ class Customer(TimestampMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # The borrower login that is this customer, when they use the self-service API.
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
-    kyc_status: Mapped[KycStatus] = mapped_column(_enum(KycStatus), default=KycStatus.UNVERIFIED, index=True)
-    kyc_level: Mapped[KycLevel] = mapped_column(_enum(KycLevel), default=KycLevel.TIER_0)
+    kyc_status: Mapped[KycStatus] = mapped_column(enum_column(KycStatus), default=KycStatus.UNVERIFIED, index=True)
+    kyc_level: Mapped[KycLevel] = mapped_column(enum_column(KycLevel), default=KycLevel.TIER_0)
 
     assigned_officer: Mapped[User | None] = relationship(foreign_keys=[assigned_officer_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

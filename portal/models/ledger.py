@@ -9,11 +9,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Money, UTCDateTime, db, utcnow
-
-
-def _enum(enum_cls, length=24):
-    return db.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from portal.models.base import Money, UTCDateTime, db, enum_column, utcnow
 
 
 class GlKind(StrEnum):
@@ -58,7 +54,7 @@ class JournalEntry(db.Model):
     __tablename__ = "journal_entries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind), index=True)
+    kind: Mapped[EntryKind] = mapped_column(enum_column(EntryKind, 24), index=True)
     memo: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -81,7 +77,7 @@ class Posting(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
-    gl: Mapped[Gl] = mapped_column(_enum(Gl, 4), index=True)
+    gl: Mapped[Gl] = mapped_column(enum_column(Gl, 4), index=True)
     amount: Mapped[Decimal] = mapped_column(Money)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"))
@@ -108,7 +104,7 @@ class DepositAccount(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="RESTRICT"))
-    kind: Mapped[DepositKind] = mapped_column(_enum(DepositKind), default=DepositKind.SAVINGS)
+    kind: Mapped[DepositKind] = mapped_column(enum_column(DepositKind, 24), default=DepositKind.SAVINGS)
     balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -133,7 +129,7 @@ class Transaction(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(10), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    kind: Mapped[TransactionKind] = mapped_column(_enum(TransactionKind))
+    kind: Mapped[TransactionKind] = mapped_column(enum_column(TransactionKind, 24))
     amount: Mapped[Decimal] = mapped_column(Money)
     source: Mapped[str] = mapped_column(String(20), default="")
     balance_after: Mapped[Decimal | None] = mapped_column(Money)

@@ -7,15 +7,12 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, Index, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Money, TimestampMixin, UTCDateTime, db, utcnow
+from portal.models.base import Money, TimestampMixin, UTCDateTime, db, enum_column, utcnow
 from portal.models.customers import Customer
 from portal.models.users import User
 
 ZERO = Decimal("0.00")
 
-
-def _enum(enum_cls, length=20):
-    return db.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class InterestMethod(StrEnum):
@@ -49,15 +46,15 @@ class LoanProduct(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
-    interest_method: Mapped[InterestMethod] = mapped_column(_enum(InterestMethod))
+    interest_method: Mapped[InterestMethod] = mapped_column(enum_column(InterestMethod))
     annual_rate: Mapped[Decimal] = mapped_column(Numeric(9, 4))  # percent a year, e.g. 10.5
-    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency))
+    frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency))
     term_periods: Mapped[int]
     min_principal: Mapped[Decimal] = mapped_column(Money)
     max_principal: Mapped[Decimal] = mapped_column(Money)
-    fee_type: Mapped[FeeType] = mapped_column(_enum(FeeType), default=FeeType.FIXED)
+    fee_type: Mapped[FeeType] = mapped_column(enum_column(FeeType), default=FeeType.FIXED)
     fee_value: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=ZERO)
-    fee_mode: Mapped[FeeMode] = mapped_column(_enum(FeeMode), default=FeeMode.DEDUCTED)
+    fee_mode: Mapped[FeeMode] = mapped_column(enum_column(FeeMode), default=FeeMode.DEDUCTED)
     penalty_rate: Mapped[Decimal] = mapped_column(Numeric(9, 4), default=ZERO)  # percent of overdue, per period
     grace_days: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
@@ -100,16 +97,16 @@ class Loan(TimestampMixin, db.Model):
     # Terms, copied from the product at application so later product edits never move them.
     principal: Mapped[Decimal] = mapped_column(Money)
     annual_rate: Mapped[Decimal] = mapped_column(Numeric(9, 4))
-    interest_method: Mapped[InterestMethod] = mapped_column(_enum(InterestMethod))
-    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency))
+    interest_method: Mapped[InterestMethod] = mapped_column(enum_column(InterestMethod))
+    frequency: Mapped[Frequency] = mapped_column(enum_column(Frequency))
     term_periods: Mapped[int]
     fee_amount: Mapped[Decimal] = mapped_column(Money, default=ZERO)
-    fee_mode: Mapped[FeeMode] = mapped_column(_enum(FeeMode), default=FeeMode.DEDUCTED)
+    fee_mode: Mapped[FeeMode] = mapped_column(enum_column(FeeMode), default=FeeMode.DEDUCTED)
     penalty_rate: Mapped[Decimal] = mapped_column(Numeric(9, 4), default=ZERO)
     grace_days: Mapped[int] = mapped_column(default=0)
     application_date: Mapped[date]
 
-    status: Mapped[LoanStatus] = mapped_column(_enum(LoanStatus), default=LoanStatus.PENDING, index=True)
+    status: Mapped[LoanStatus] = mapped_column(enum_column(LoanStatus), default=LoanStatus.PENDING, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # The last person to set the money terms: a maker too, so they may not approve (maker-checker).
     terms_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -119,7 +116,7 @@ class Loan(TimestampMixin, db.Model):
     disbursed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     disbursed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     disbursed_on: Mapped[date | None] = mapped_column(index=True)
-    disbursement_channel: Mapped[DisbursementChannel | None] = mapped_column(_enum(DisbursementChannel))
+    disbursement_channel: Mapped[DisbursementChannel | None] = mapped_column(enum_column(DisbursementChannel))
     disbursement_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     written_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -217,7 +214,7 @@ class Payment(db.Model):
     __table_args__ = (Index("ix_payments_status_received_at", "status", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source: Mapped[PaymentSource] = mapped_column(_enum(PaymentSource))
+    source: Mapped[PaymentSource] = mapped_column(enum_column(PaymentSource))
     # The M-Pesa receipt: unique, so one receipt is one payment however often it is delivered.
     receipt: Mapped[str | None] = mapped_column(String(40), unique=True)
     amount: Mapped[Decimal] = mapped_column(Money)
@@ -225,7 +222,7 @@ class Payment(db.Model):
     account_reference: Mapped[str | None] = mapped_column(String(60))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus))
+    status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus))
     overpayment: Mapped[Decimal] = mapped_column(Money, default=ZERO)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -7,11 +7,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Money, UTCDateTime, db, utcnow
-
-
-def _enum(enum_cls, length=20):
-    return db.Enum(enum_cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from portal.models.base import Money, UTCDateTime, db, enum_column, utcnow
 
 
 class MpesaKind(StrEnum):
@@ -29,7 +25,7 @@ class MpesaRequest(db.Model):
     __tablename__ = "mpesa_requests"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[MpesaKind] = mapped_column(_enum(MpesaKind))
+    kind: Mapped[MpesaKind] = mapped_column(enum_column(MpesaKind))
     # CheckoutRequestID for STK push, ConversationID for B2C: what the callback names.
     external_id: Mapped[str] = mapped_column(String(80), unique=True)
     merchant_request_id: Mapped[str | None] = mapped_column(String(80))
@@ -37,7 +33,7 @@ class MpesaRequest(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     account_reference: Mapped[str | None] = mapped_column(String(60))
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("loans.id"), index=True)
-    status: Mapped[MpesaStatus] = mapped_column(_enum(MpesaStatus), default=MpesaStatus.PENDING, index=True)
+    status: Mapped[MpesaStatus] = mapped_column(enum_column(MpesaStatus), default=MpesaStatus.PENDING, index=True)
     result_code: Mapped[int | None]
     result_desc: Mapped[str | None] = mapped_column(String(200))
     receipt: Mapped[str | None] = mapped_column(String(40))

@@ -6,7 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import TimestampMixin, db
+from portal.models.base import TimestampMixin, db, enum_column
 
 
 class Role(StrEnum):
@@ -35,8 +35,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     first_name: Mapped[str] = mapped_column(String(80), default="")
     last_name: Mapped[str] = mapped_column(String(80), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
-    role: Mapped[Role] = mapped_column(db.Enum(Role, native_enum=False, length=20,
-                                               values_callable=lambda e: [r.value for r in e]), index=True)
+    role: Mapped[Role] = mapped_column(enum_column(Role), index=True)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
