@@ -52,9 +52,14 @@ def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | No
          reverses: JournalEntry | None = None) -> JournalEntry:
     """Record one balanced entry. Deposit lines move their account's cached balance atomically."""
     lines = _balanced(lines)
-    moves = [line for line in lines if line.deposit_account_id is not None]
-    for line in sorted(moves, key=lambda line: line.amount, reverse=True):  # debits (may refuse) first
-        _move_deposit(line.deposit_account_id, -line.amount)  # a credit to a deposit raises its balance
+    net: dict[int, Decimal] = {}
+    for line in lines:
+        if line.deposit_account_id is not None:  # a credit to a deposit raises its balance
+            net[line.deposit_account_id] = net.get(line.deposit_account_id, ZERO) - line.amount
+    # One net move per account: an entry that takes and gives back is judged by what it leaves.
+    for account_id, delta in sorted(net.items(), key=lambda item: item[1]):  # withdrawals (may refuse) first
+        if delta:
+            _move_deposit(account_id, delta)
     entry = JournalEntry(kind=kind, memo=memo[:200], created_by_id=actor.id if actor else None,
                          reverses_id=reverses.id if reverses else None)
     db.session.add(entry)
