@@ -24,8 +24,8 @@ class Surface:
 
 
 _BY_BLUEPRINT: dict[str, Surface] = {}
-# For requests no route matched: the surface whose paths they resemble, most specific first.
-_BY_PREFIX: list[tuple[str, Surface]] = []
+# For requests no route matched: the surface whose paths they resemble (longest prefix wins).
+_BY_PREFIX: dict[str, Surface] = {}
 
 
 def register_blueprint_surface(blueprint_name: str, surface: Surface) -> None:
@@ -33,8 +33,7 @@ def register_blueprint_surface(blueprint_name: str, surface: Surface) -> None:
 
 
 def register_prefix(prefix: str, surface: Surface) -> None:
-    _BY_PREFIX.append((prefix, surface))
-    _BY_PREFIX.sort(key=lambda item: -len(item[0]))
+    _BY_PREFIX[prefix] = surface
 
 
 def current_surface() -> Surface | None:
@@ -51,10 +50,8 @@ def current_surface() -> Surface | None:
                 continue
             if surface := _BY_BLUEPRINT.get(endpoint.rsplit(".", 1)[0]):
                 return surface
-    for prefix, surface in _BY_PREFIX:
-        if request.path.startswith(prefix):
-            return surface
-    return None
+    matches = [prefix for prefix in _BY_PREFIX if request.path.startswith(prefix)]
+    return _BY_PREFIX[max(matches, key=len)] if matches else None
 
 
 def api_error_response(status: int, message: str, errors: dict | None = None, code: str | None = None):
