@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.models import (
     Customer,
+    DepositAccount,
     EntryKind,
     Gl,
     Installment,
@@ -117,10 +118,15 @@ def pay_from_savings(loan: Loan, raw_amount, *, actor: User) -> Payment:
     """Move money from the customer's savings onto their loan (refused beyond the balance)."""
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
+    amount = _amount(raw_amount)
     account = savings.existing_account(loan.customer)
-    if account is None:
-        raise ledger.InsufficientFunds(ZERO)
-    payment = Payment(source=PaymentSource.SAVINGS, amount=_amount(raw_amount), customer_id=loan.customer_id,
+    # The whole amount must be there, even if part comes straight back as overpayment: locked, so a
+    # withdrawal cannot slip in between this check and the posting.
+    balance = db.session.scalar(select(DepositAccount.balance).where(DepositAccount.id == account.id)
+                                .with_for_update()) if account else ZERO
+    if balance < amount:
+        raise ledger.InsufficientFunds(balance)
+    payment = Payment(source=PaymentSource.SAVINGS, amount=amount, customer_id=loan.customer_id,
                       status=PaymentStatus.UNMATCHED, recorded_by_id=actor.id)
     db.session.add(payment)
     _apply(payment, loan, Gl.CUSTOMER_DEPOSITS, actor=actor, deposit_account_id=account.id)

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
 
 from portal.models import (
     DisbursementChannel,
@@ -13,7 +12,6 @@ from portal.models import (
     JournalEntry,
     KycLevel,
     LoanStatus,
-    Posting,
     Role,
     Transaction,
     TransactionKind,
@@ -256,7 +254,7 @@ def test_write_off_zeroes_the_receivable(customer, make_loan, staff):
 
 def test_write_off_after_a_repayment_expenses_only_the_principal_still_owed(customer, make_loan, staff):
     loan = make_loan(customer)
-    repayments.record_cash(loan, "4407.43", actor=staff.collector)
+    repayments.record_payment(loan, "4407.43", actor=staff.collector)
     loans.write_off(loan, "Borrower absconded", actor=staff.manager)
     assert loans.outstanding(loan) == D("0.00")
     assert ledger.balance(Gl.WRITE_OFF_EXPENSE, loan_id=loan.id) == D("46030.07")
@@ -279,7 +277,7 @@ def test_a_written_off_loan_takes_no_repayments(customer, make_loan, staff):
     loan = make_loan(customer)
     loans.write_off(loan, "Borrower absconded", actor=staff.manager)
     with pytest.raises(Conflict):
-        repayments.record_cash(loan, "100", actor=staff.collector)
+        repayments.record_payment(loan, "100", actor=staff.collector)
 
 
 # --- edits and deletes ------------------------------------------------------------------------------------
@@ -301,11 +299,13 @@ def test_money_terms_cannot_change_after_approval(customer, product, staff, chan
     assert (loan.principal, loan.annual_rate, loan.term_periods) == (D("50000.00"), D("10.5"), 12)
 
 
-def test_purpose_can_still_change_after_approval(customer, product, staff):
+def test_whoever_changes_the_terms_is_a_maker_too(customer, product, staff):
     loan = _apply(customer, product, "50000", staff.loan_officer)
-    loans.approve(loan, actor=staff.manager)
-    loans.update_pending(loan, {"purpose": "Stock for the shop"}, actor=staff.loan_officer)
-    assert loan.purpose == "Stock for the shop"
+    loans.update_pending(loan, {"principal": "60000"}, actor=staff.manager)
+    with pytest.raises(Forbidden):
+        loans.approve(loan, actor=staff.manager)
+    loans.approve(loan, actor=staff.admin)
+    assert (loan.status, loan.principal) == (LoanStatus.APPROVED, D("60000.00"))
 
 
 def test_a_disbursed_loan_cannot_be_deleted(customer, make_loan, staff):
