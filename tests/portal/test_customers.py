@@ -106,3 +106,23 @@ def test_unknown_page_is_an_html_404(client, login_as):
     response = client.get("/portal/nowhere")
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
+
+
+def test_deleting_a_customer_with_loans_is_refused_with_a_clear_message(client, csrf_token, login_as):
+    from datetime import date
+    from decimal import Decimal
+
+    from portal.models import Frequency, InterestMethod, Loan
+
+    customer = CustomerFactory(name="Has Loans")
+    db.session.add(Loan(loan_number="LNTEST0001", customer_id=customer.id, principal=Decimal("1000.00"),
+                        annual_rate=Decimal("10"), interest_method=InterestMethod.FLAT,
+                        frequency=Frequency.MONTHLY, term_periods=3, application_date=date.today()))
+    db.session.commit()
+    login_as(Role.ADMIN)
+    token = csrf_token(f"/portal/customers/{customer.id}")
+    response = client.post(f"/portal/customers/{customer.id}/delete", data={"csrf_token": token},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 409
+    assert "has loans, so their record cannot be deleted" in response.get_data(as_text=True)
+    assert db.session.get(Customer, customer.id) is not None
