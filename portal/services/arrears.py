@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 
-from sqlalchemy import Integer, bindparam, case, func, select, type_coerce
+from sqlalchemy import Integer, bindparam, case, func, select, text, type_coerce
 
 from portal.models import EntryKind, Frequency, Gl, Installment, Loan, LoanStatus
 from portal.models.base import db
@@ -37,6 +37,20 @@ OVERDUE_ROWS = (
     .join(Loan, Loan.id == Installment.loan_id).order_by(Installment.loan_id, Installment.number))
 SET_PENALTY = (Installment.__table__.update().where(Installment.__table__.c.id == bindparam("row_id"))
                .values(penalty_due=bindparam("cents", type_=Integer)))
+# PostgreSQL: the whole batch as two arrays in one statement (a statement per row costs a round trip each).
+SET_PENALTIES_PG = text("UPDATE installments SET penalty_due = v.cents "
+                        "FROM unnest(CAST(:ids AS integer[]), CAST(:cents AS bigint[])) AS v(row_id, cents) "
+                        "WHERE installments.id = v.row_id")
+
+
+def set_penalties(updates: list[dict]) -> None:
+    """Write new penalty amounts (integer cents): one statement on PostgreSQL, an in-process
+    executemany on SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(SET_PENALTIES_PG, {"ids": [u["row_id"] for u in updates],
+                                              "cents": [u["cents"] for u in updates]})
+    else:
+        db.session.execute(SET_PENALTY, updates)
 
 
 def accrue_penalties(on: date, batch: int = 5000) -> tuple[int, Decimal]:
@@ -67,14 +81,17 @@ def accrue_penalties(on: date, batch: int = 5000) -> tuple[int, Decimal]:
                 loan_total = deltas.setdefault(row.loan_id, [row.customer_id, row.loan_number, 0])
                 loan_total[2] += extra
         if updates:
-            db.session.execute(SET_PENALTY, updates)
-            ledger.post_many(EntryKind.PENALTY, [
-                (f"late penalty {number} to {on:%Y-%m-%d}",
-                 [ledger.Line(Gl.LOANS_RECEIVABLE, Decimal(cents) / 100, customer_id, loan_id),
-                  ledger.Line(Gl.PENALTY_INCOME, -Decimal(cents) / 100, customer_id, loan_id)])
-                for loan_id, (customer_id, number, cents) in deltas.items()])
+            set_penalties(updates)
+            # One entry per batch, with a receivable and an income posting per loan (so each loan's
+            # balance and the income it earned still come from its postings).
+            batch_cents = sum(cents for _c, _n, cents in deltas.values())
+            ledger.post_many(EntryKind.PENALTY, [(
+                f"late penalties to {on:%Y-%m-%d} on {len(deltas)} loans",
+                [line for loan_id, (customer_id, _number, cents) in deltas.items() for line in (
+                    ledger.Line(Gl.LOANS_RECEIVABLE, Decimal(cents) / 100, customer_id, loan_id),
+                    ledger.Line(Gl.PENALTY_INCOME, -Decimal(cents) / 100, customer_id, loan_id))])])
             charged += len(deltas)
-            total += Decimal(sum(cents for _c, _n, cents in deltas.values())) / 100
+            total += Decimal(batch_cents) / 100
 
 
 @dataclass
