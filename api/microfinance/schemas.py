@@ -54,7 +54,7 @@ def _local(moment):
 
 
 TYPE_NAMES = {"deposit": "deposit", "withdrawal": "withdrawal", "loan_repayment": "loan repayment",
-              "disbursement": "disbursement", "overpayment": "overpayment"}
+              "disbursement": "disbursement"}
 
 
 class TransactionSchema(BaseSchema):

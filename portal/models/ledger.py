@@ -117,7 +117,6 @@ class TransactionKind(StrEnum):
     WITHDRAWAL = "withdrawal"
     LOAN_REPAYMENT = "loan_repayment"
     DISBURSEMENT = "disbursement"
-    OVERPAYMENT = "overpayment"
 
 
 class Transaction(db.Model):

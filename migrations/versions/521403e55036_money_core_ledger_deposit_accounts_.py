@@ -1,8 +1,8 @@
 """money core: ledger, deposit accounts, transactions, loan products, loans, installments, payments, M-Pesa requests
 
-Revision ID: 20d66b592729
+Revision ID: 521403e55036
 Revises: 5f6d3150d0dc
-Create Date: 2026-11-22 12:03:25.877301
+Create Date: 2026-11-22 12:44:39.320635
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import portal.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '20d66b592729'
+revision = '521403e55036'
 down_revision = '5f6d3150d0dc'
 branch_labels = None
 depends_on = None
@@ -231,7 +231,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=10), nullable=False),
     sa.Column('customer_id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('deposit', 'withdrawal', 'loan_repayment', 'disbursement', 'overpayment', name='transactionkind', native_enum=False, length=24), nullable=False),
+    sa.Column('kind', sa.Enum('deposit', 'withdrawal', 'loan_repayment', 'disbursement', name='transactionkind', native_enum=False, length=24), nullable=False),
     sa.Column('amount', portal.models.base.Money(), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('balance_after', portal.models.base.Money(), nullable=True),
