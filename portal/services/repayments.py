@@ -157,7 +157,6 @@ def _apply(payment: Payment, loan: Loan, debit_gl: Gl, *, actor: User | None,
                 setattr(inst, f"{part}_paid", getattr(inst, f"{part}_paid") + take)
                 parts[part], remaining = take, remaining - take
         if parts:
-            # Appended through the in-session payment so the allocation cascades into the session.
             paid_parts.append((inst, parts))
             interest_paid += parts.get("interest", ZERO)
     applied = payment.amount - remaining
@@ -176,15 +175,15 @@ def _apply(payment: Payment, loan: Loan, debit_gl: Gl, *, actor: User | None,
     payment.entry_id, payment.overpayment = entry.id, remaining
     loans.refresh_position(loan)
     db.session.flush()
+    owed = loans.outstanding(loan)
     savings.record(customer, TransactionKind.LOAN_REPAYMENT, payment.amount, entry, source=payment.source.value,
-                   actor=actor, loan_id=loan.id,
-                   balance_after=loans.outstanding(loan))
+                   actor=actor, loan_id=loan.id, balance_after=owed)
     audit.record(actor, "repayment.apply", "payment", payment.id,
                  after={"loan": loan.loan_number, "amount": str(payment.amount), "overpayment": str(remaining)})
     if customer.user is not None:
         notifier.notify(customer.user, "repayment", "Payment received",
                         f"We received {payment.amount:,.2f} for loan {loan.loan_number}. "
-                        f"Balance {loans.outstanding(loan):,.2f}." +
+                        f"Balance {owed:,.2f}." +
                         (f" {remaining:,.2f} extra went to your savings." if remaining else ""))
 
 
