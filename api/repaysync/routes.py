@@ -7,8 +7,9 @@ from api import tokens
 from api.common import auth_rate_limit, auth_required, current_user, optional_auth, surface_blueprint
 from api.repaysync import schemas
 from api.repaysync.errors import SURFACE
+from portal.models import InteractionKind
 from portal.models.base import db
-from portal.services import api_logs, customers, loans, users
+from portal.services import api_logs, customers, interactions, loans, users
 from portal.services.errors import AuthFailed, ValidationFailed
 
 auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/api/auth", description="003 RepaySync: JWT tokens")
@@ -17,7 +18,9 @@ customers_bp = surface_blueprint(SURFACE, "customers", url_prefix="/api/customer
                                  description="003 RepaySync: customers")
 logs_bp = surface_blueprint(SURFACE, "logs", url_prefix="/api/logs", description="003 RepaySync: API request log")
 loans_bp = surface_blueprint(SURFACE, "loans", url_prefix="/api/loans", description="003 RepaySync: loans")
-BLUEPRINTS = [auth_bp, users_bp, customers_bp, logs_bp, loans_bp]
+interactions_bp = surface_blueprint(SURFACE, "interactions", url_prefix="/api/interactions",
+                                   description="003 RepaySync: field and calling interactions")
+BLUEPRINTS = [auth_bp, users_bp, customers_bp, logs_bp, loans_bp, interactions_bp]
 
 
 @auth_bp.route("/token/")
@@ -237,3 +240,77 @@ class CustomerLoansView(MethodView):
         customer = customers.get_visible(customer_id, actor=current_user())
         return loans.search(loans.LoanFilters(customer_id=customer.id), actor=current_user(), per_page=500,
                             max_per_page=500).items
+
+
+def _interaction_views(kind: InteractionKind) -> None:
+    """003's interaction endpoints for one kind (field or calling); the rules live in the service."""
+    name = kind.value
+
+    class CreateView(MethodView):
+        decorators = [auth_required()]
+
+        @interactions_bp.arguments(schemas.InteractionCreateSchema)
+        @interactions_bp.response(201, schemas.InteractionSchema)
+        def post(self, data):
+            interaction = interactions.create(kind, data.pop("loan_id"), data, actor=current_user())
+            db.session.commit()
+            return interaction
+
+    class ByIdView(MethodView):
+        decorators = [auth_required()]
+
+        @interactions_bp.response(200, schemas.InteractionSchema)
+        def get(self, interaction_id):
+            return interactions.get_visible(interaction_id, kind, actor=current_user())
+
+        @interactions_bp.arguments(schemas.InteractionCreateSchema)
+        @interactions_bp.response(200, schemas.InteractionSchema)
+        def put(self, data, interaction_id):
+            interaction = interactions.get_visible(interaction_id, kind, actor=current_user())
+            _same_loan(interaction, data)
+            interactions.update(interaction, data, actor=current_user(), replace=True)
+            db.session.commit()
+            return interaction
+
+        @interactions_bp.arguments(schemas.InteractionSchema(partial=True))
+        @interactions_bp.response(200, schemas.InteractionSchema)
+        def patch(self, data, interaction_id):
+            interaction = interactions.get_visible(interaction_id, kind, actor=current_user())
+            _same_loan(interaction, data)
+            interactions.update(interaction, data, actor=current_user())
+            db.session.commit()
+            return interaction
+
+        @interactions_bp.response(200)
+        def delete(self, interaction_id):
+            interactions.delete(interactions.get_visible(interaction_id, kind, actor=current_user()),
+                                actor=current_user())
+            db.session.commit()
+            return {"message": "Interaction deleted; it stays on record."}
+
+    class ForLoanView(MethodView):
+        decorators = [auth_required()]
+
+        @interactions_bp.response(200, schemas.InteractionSchema(many=True))
+        def get(self, loan_id):
+            return interactions.for_loan(loan_id, kind, actor=current_user())
+
+    CreateView.post.__doc__ = f"Log a {name} interaction on a loan"
+    ByIdView.get.__doc__ = f"Retrieve a {name} interaction"
+    ByIdView.put.__doc__ = f"Replace a {name} interaction (its author on the day, or a manager; kept as a revision)"
+    ByIdView.patch.__doc__ = f"Change a {name} interaction (its author on the day, or a manager; kept as a revision)"
+    ByIdView.delete.__doc__ = f"Delete a {name} interaction (hidden, never erased)"
+    ForLoanView.get.__doc__ = f"A loan's {name} interactions, newest first"
+    interactions_bp.route(f"/{name}/create/", endpoint=f"{name}_create")(CreateView)
+    interactions_bp.route(f"/{name}/<int:interaction_id>/", endpoint=f"{name}_by_id")(ByIdView)
+    interactions_bp.route(f"/{name}/loan/<int:loan_id>/", endpoint=f"{name}_for_loan")(ForLoanView)
+
+
+def _same_loan(interaction, data: dict) -> None:
+    if data.get("loan_id") not in (None, interaction.loan_id):
+        raise ValidationFailed({"loan_id": ["An interaction cannot move to another loan."]})
+    data.pop("loan_id", None)
+
+
+for _kind in InteractionKind:
+    _interaction_views(_kind)

@@ -1,6 +1,6 @@
 """003's field names."""
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields, post_dump, validate
 
 from api.common import BaseSchema, MoneyField, RateField, RoleNames
 
@@ -112,3 +112,35 @@ class LoanCreateSchema(LoanSchema):
 class LoanQueryArgsSchema(BaseSchema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class InteractionSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    loan = fields.Integer(attribute="loan_id")
+    comment = fields.String(allow_none=True)
+    disposition = fields.String(attribute="disposition_code")
+    timestamp = fields.DateTime(attribute="created_at", dump_only=True)
+    next_call_date = fields.Raw(allow_none=True)
+    created_by = fields.Integer(attribute="created_by_id", dump_only=True)
+    interaction_type = fields.Function(lambda i: i.kind.value, dump_only=True)
+    contact_outcome = fields.Function(lambda i: i.contact_outcome.value if i.contact_outcome else None,
+                                      deserialize=lambda value: value, allow_none=True)
+    promise_amount = MoneyField(allow_none=True)
+    promise_date = fields.Raw(allow_none=True)
+    latitude = fields.Raw(allow_none=True)
+    longitude = fields.Raw(allow_none=True)
+
+    @post_dump
+    def iso_dates(self, data, **kwargs):
+        for key in ("next_call_date", "promise_date"):
+            if data.get(key) is not None:
+                data[key] = str(data[key])
+        for key in ("latitude", "longitude"):
+            if data.get(key) is not None:
+                data[key] = f"{data[key]:f}"
+        return data
+
+
+class InteractionCreateSchema(InteractionSchema):
+    loan = fields.Integer(attribute="loan_id", required=True)
+    disposition = fields.String(attribute="disposition_code", required=True)

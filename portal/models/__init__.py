@@ -5,6 +5,15 @@ from portal.models.audit import AuditLog
 from portal.models.auth import AuthSession, CodePurpose, OneTimeCode
 from portal.models.base import db
 from portal.models.customers import Customer, KycLevel, KycStatus
+from portal.models.interactions import (
+    DISPOSITIONS,
+    ContactOutcome,
+    Disposition,
+    DispositionCategory,
+    Interaction,
+    InteractionKind,
+    InteractionRevision,
+)
 from portal.models.ledger import (
     DepositAccount,
     DepositKind,
@@ -35,21 +44,28 @@ from portal.models.notifications import Notification
 from portal.models.users import STAFF_ROLES, Role, User
 
 __all__ = [
+    "DISPOSITIONS",
     "STAFF_ROLES",
     "ApiLog",
     "AuditLog",
     "AuthSession",
     "CodePurpose",
+    "ContactOutcome",
     "Customer",
     "DepositAccount",
     "DepositKind",
     "DisbursementChannel",
+    "Disposition",
+    "DispositionCategory",
     "EntryKind",
     "FeeMode",
     "FeeType",
     "Frequency",
     "Gl",
     "Installment",
+    "Interaction",
+    "InteractionKind",
+    "InteractionRevision",
     "InterestMethod",
     "JournalEntry",
     "KycLevel",

@@ -39,6 +39,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "repayment.reverse": frozenset({A, M}),
     "repayment.reconcile": frozenset({A, M}),
     "repayment.webhook": frozenset({A, M, LO}),
+    # 003: calling agents log calls; collection officers log field visits; managers and admins either.
+    "interaction.calling": frozenset({A, M, CA}),
+    "interaction.field": frozenset({A, M, CO}),
+    "interaction.view": frozenset({A, M, LO, CO, CA}),
+    "interaction.edit_any": frozenset({A, M}),
     "audit.view": frozenset({A}),
 }
 
