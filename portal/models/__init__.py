@@ -5,6 +5,7 @@ from portal.models.audit import AuditLog
 from portal.models.auth import AuthSession, CodePurpose, OneTimeCode
 from portal.models.base import db
 from portal.models.customers import Customer, KycLevel, KycStatus
+from portal.models.documents import CustomerDocument, DocumentKind, DocumentStatus
 from portal.models.interactions import (
     DISPOSITIONS,
     ContactOutcome,
@@ -13,6 +14,7 @@ from portal.models.interactions import (
     Interaction,
     InteractionKind,
     InteractionRevision,
+    PromiseStatus,
 )
 from portal.models.ledger import (
     DepositAccount,
@@ -52,11 +54,14 @@ __all__ = [
     "CodePurpose",
     "ContactOutcome",
     "Customer",
+    "CustomerDocument",
     "DepositAccount",
     "DepositKind",
     "DisbursementChannel",
     "Disposition",
     "DispositionCategory",
+    "DocumentKind",
+    "DocumentStatus",
     "EntryKind",
     "FeeMode",
     "FeeType",
@@ -83,6 +88,7 @@ __all__ = [
     "PaymentSource",
     "PaymentStatus",
     "Posting",
+    "PromiseStatus",
     "Role",
     "Transaction",
     "TransactionKind",

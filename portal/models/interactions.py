@@ -28,6 +28,13 @@ class ContactOutcome(StrEnum):
     NO_CONTACT = "no_contact"
 
 
+class PromiseStatus(StrEnum):
+    PENDING = "pending"
+    KEPT = "kept"
+    PARTIALLY_KEPT = "partially_kept"
+    BROKEN = "broken"
+
+
 class Disposition(db.Model):
     """What came of an interaction; a managed list (003's called, visited, promise_to_pay among them)."""
 
@@ -45,7 +52,8 @@ class Disposition(db.Model):
 class Interaction(TimestampMixin, db.Model):
     __tablename__ = "interactions"
     __table_args__ = (Index("ix_interactions_loan_id_created_at", "loan_id", "created_at"),
-                      Index("ix_interactions_next_call_date", "next_call_date"))
+                      Index("ix_interactions_next_call_date", "next_call_date"),
+                      Index("ix_interactions_promise_status_promise_date", "promise_status", "promise_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="RESTRICT"))
@@ -56,8 +64,13 @@ class Interaction(TimestampMixin, db.Model):
     contact_outcome: Mapped[ContactOutcome | None] = mapped_column(enum_column(ContactOutcome))
     promise_amount: Mapped[Decimal | None] = mapped_column(Money)
     promise_date: Mapped[date | None] = mapped_column(index=True)
+    # Set with the promise; the daily job settles it from the payments that arrived by its date.
+    promise_status: Mapped[PromiseStatus | None] = mapped_column(enum_column(PromiseStatus))
+    promise_paid: Mapped[Decimal | None] = mapped_column(Money)
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    # A field visit's photo, stored under the upload folder by its content hash.
+    photo_key: Mapped[str | None] = mapped_column(String(80))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Deleting hides an interaction; the record and its revisions stay (nothing a collector wrote disappears).
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -126,10 +126,13 @@ class Loan(TimestampMixin, db.Model):
     # arrears and PAR over a million loans need no scan of their installments.
     oldest_unpaid_due: Mapped[date | None] = mapped_column(index=True)
     principal_outstanding: Mapped[Decimal] = mapped_column(Money, default=ZERO)
+    # The calling agent who works this loan (field visits follow the customer's officer).
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     customer: Mapped[Customer] = relationship(foreign_keys=[customer_id])
     product: Mapped[LoanProduct | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    collector: Mapped[User | None] = relationship(foreign_keys=[collector_id])
     co_borrowers: Mapped[list[Customer]] = relationship(secondary=loan_co_borrowers)
     installments: Mapped[list["Installment"]] = relationship(
         back_populates="loan", order_by="Installment.number", cascade="all, delete-orphan")

@@ -14,6 +14,7 @@ from portal.models import (
     InteractionKind,
     InteractionRevision,
     Loan,
+    PromiseStatus,
     User,
 )
 from portal.models.base import db, utcnow
@@ -96,6 +97,11 @@ def _clean(values: dict, *, partial: bool, current: Interaction | None = None) -
                 errors[field] = ["A promise to pay needs an amount and a date."]
     if errors:
         raise ValidationFailed(errors)
+    if {"promise_amount", "promise_date"} & out.keys():
+        # A new or changed promise is judged afresh by the daily job.
+        has_promise = merged.get("promise_amount") is not None and merged.get("promise_date") is not None
+        out["promise_status"] = PromiseStatus.PENDING if has_promise else None
+        out["promise_paid"] = None
     return out
 
 
