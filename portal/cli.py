@@ -1,4 +1,4 @@
-"""Flask CLI commands: create-user, seed-demo, audit verify."""
+"""Flask CLI commands: users, demo data, the daily jobs, ledger and audit checks."""
 
 import sys
 
@@ -68,19 +68,51 @@ def register(app: Flask) -> None:
     loans_cli = click.Group("loans", help="Loan jobs.")
     app.cli.add_command(loans_cli)
 
-    @loans_cli.command("accrue")
-    @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-                  help="Accrue as of this day (default today). Running it twice for a day charges nothing more.")
-    def loans_accrue(on):
-        """Charge late penalties on overdue installments."""
-        from datetime import date
+    day_option = click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                              help="Run as of this business day (default today). Running twice changes nothing more.")
 
+    def business_day(on):
+        from portal.services.business_day import today
+
+        return on.date() if on else today()
+
+    def accrue(day):
         from portal.services.arrears import accrue_penalties
 
-        day = on.date() if on else date.today()
         charged, total = accrue_penalties(day)
         db.session.commit()
         click.echo(f"Penalties to {day:%Y-%m-%d}: {charged} loans charged, {total:,.2f} in all.")
+
+    def settle_promises(day):
+        from portal.services.promises import evaluate
+
+        settled = evaluate(day)
+        db.session.commit()
+        click.echo(f"Promises due before {day:%Y-%m-%d}: {settled.kept} kept, {settled.partially_kept} partially kept, "
+                   f"{settled.broken} broken; {settled.kept_early} not yet due already covered.")
+
+    @loans_cli.command("accrue")
+    @day_option
+    def loans_accrue(on):
+        """Charge late penalties on overdue installments."""
+        accrue(business_day(on))
+
+    collections_cli = click.Group("collections", help="Collections jobs.")
+    app.cli.add_command(collections_cli)
+
+    @collections_cli.command("promises")
+    @day_option
+    def collections_promises(on):
+        """Settle promises to pay: kept, partially kept or broken."""
+        settle_promises(business_day(on))
+
+    @app.cli.command("daily")
+    @day_option
+    def daily(on):
+        """The nightly job: accrue penalties, then settle promises to pay."""
+        day = business_day(on)
+        accrue(day)
+        settle_promises(day)
 
     audit_cli = click.Group("audit", help="The audit trail.")
     app.cli.add_command(audit_cli)

@@ -2,9 +2,7 @@
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal.models import (
@@ -19,17 +17,13 @@ from portal.models import (
 )
 from portal.models.base import db, utcnow
 from portal.services import audit, customers, loans, permissions
+from portal.services.business_day import local_date, today
 from portal.services.errors import Forbidden, NotFound, ValidationFailed
 from portal.services.money import parse_amount
 
 FIELDS = ("comment", "disposition_code", "next_call_date", "contact_outcome", "promise_amount", "promise_date",
           "latitude", "longitude")
 AUDIT_FIELDS = ["id", "loan_id", "kind", *FIELDS]
-
-
-def today() -> date:
-    """The business day where the agents work (an author may edit their interaction on this day)."""
-    return utcnow().astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
 
 
 def _date(raw, field: str, errors: dict) -> date | None:
@@ -132,8 +126,7 @@ def get_visible(interaction_id: int, kind: InteractionKind, *, actor: User) -> I
 def _ensure_editable(interaction: Interaction, actor: User) -> None:
     if permissions.can(actor, "interaction.edit_any"):
         return
-    local_day = interaction.created_at.astimezone(ZoneInfo(current_app.config["DISPLAY_TIMEZONE"])).date()
-    if interaction.created_by_id != actor.id or local_day != today():
+    if interaction.created_by_id != actor.id or local_date(interaction.created_at) != today():
         raise Forbidden("Only its author, on the day it was logged, or a manager may change an interaction.")
 
 
