@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Money, TimestampMixin, UTCDateTime, db, enum_column, utcnow
 from portal.models.loans import Loan
+from portal.models.users import User
 
 
 class InteractionKind(StrEnum):
@@ -78,6 +79,7 @@ class Interaction(TimestampMixin, db.Model):
 
     loan: Mapped[Loan] = relationship()
     disposition: Mapped[Disposition] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
     def __repr__(self) -> str:
         return f"<Interaction {self.id} {self.kind} loan={self.loan_id} {self.disposition_code}>"

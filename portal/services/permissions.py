@@ -44,6 +44,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "interaction.field": frozenset({A, M, CO}),
     "interaction.view": frozenset({A, M, LO, CO, CA}),
     "interaction.edit_any": frozenset({A, M}),
+    # Collections workspace: agents work their own queue; managers watch and reassign their team's.
+    "queue.view": frozenset({A, M, CO, CA}),
+    "queue.view_team": frozenset({A, M}),
+    "collections.assign": frozenset({A, M}),
     "audit.view": frozenset({A}),
 }
 

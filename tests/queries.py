@@ -1,0 +1,20 @@
+"""Counting the SQL a piece of code sends, to prove list pages stay bounded (no N+1)."""
+
+from sqlalchemy import event
+
+from portal.models.base import db
+
+
+def count_queries(fn) -> int:
+    """SELECTs sent by `fn` (run once first, so loading the acting user is not counted)."""
+    fn()
+    statements = []
+
+    def listen(conn, cursor, statement, *args):
+        statements.append(statement)
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        fn()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
