@@ -37,3 +37,8 @@ def hx_trigger(response, event: str, detail=None):
     events[event] = detail
     response.headers["HX-Trigger"] = json.dumps(events)
     return response
+
+
+def hx_event(event: str, detail=None):
+    """An empty answer (nothing to swap) that fires `event` on the page, for listeners to refresh."""
+    return hx_trigger(make_response("", 204), event, detail)

@@ -5,17 +5,21 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.collections import bp as collections_bp
     from portal.blueprints.customers import bp as customers_bp
     from portal.blueprints.dashboard import bp as dashboard_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(customers_bp, url_prefix="/portal/customers")
+    app.register_blueprint(collections_bp, url_prefix="/portal/collections")
 
     from portal.services.permissions import can
 
     app.jinja_env.globals["can"] = can
     app.jinja_env.filters["phone"] = _format_phone
+    app.jinja_env.filters["money"] = _format_money
+    app.jinja_env.filters["local"] = _format_local
 
 
 def _format_phone(e164: str | None) -> str:
@@ -24,3 +28,14 @@ def _format_phone(e164: str | None) -> str:
     if not e164:
         return ""
     return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _format_money(amount) -> str:
+    return "" if amount is None else f"{amount:,.2f}"
+
+
+def _format_local(moment, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored UTC timestamp shown in the business time zone."""
+    from portal.services.business_day import zone
+
+    return "" if moment is None else moment.astimezone(zone()).strftime(fmt)

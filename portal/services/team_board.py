@@ -61,6 +61,10 @@ class Board:
     agents: list[AgentFigures] = field(default_factory=list)
 
     @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+    @property
     def totals(self) -> AgentFigures:
         total = AgentFigures(agent=None)
         for row in self.agents:
