@@ -4,9 +4,24 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
-from portal.models import DisbursementChannel, KycLevel, KycStatus, PaymentSource, Role
+from sqlalchemy import select
+
+from portal.models import (
+    ContactOutcome,
+    DisbursementChannel,
+    Interaction,
+    InteractionKind,
+    KycLevel,
+    KycStatus,
+    Loan,
+    LoanStatus,
+    PaymentSource,
+    PromiseStatus,
+    Role,
+    User,
+)
 from portal.models.base import db, utcnow
-from portal.services import arrears, customers, loans, products, repayments, savings, users
+from portal.services import arrears, business_day, customers, loans, products, promises, repayments, savings, users
 
 PASSWORD = "mkopo-demo-2026"
 
@@ -109,7 +124,7 @@ def _seed_lending(rng: random.Random, staff: dict, people: list) -> None:
     """Products and loans in every state, with repayment history and arrears, through the services."""
     admin = staff["admin"]
     made = [products.create(values, actor=admin) for values in PRODUCTS]
-    today = date.today()
+    today = business_day.today()
     slots = [(state, age, repaid) for state, count, age, repaid in LOAN_PLAN for _ in range(count)]
     borrowers = [c for c in people if c.kyc_status == KycStatus.VERIFIED]
     for (state, age, repaid), customer in zip(slots, borrowers, strict=False):  # fewer people, fewer loans
@@ -146,3 +161,56 @@ def _seed_lending(rng: random.Random, staff: dict, people: list) -> None:
     repayments.receive_mpesa(receipt="SDEMO00001", amount=Decimal("1500.00"), phone="+254700000001",
                              reference="UNKNOWN-REF")
     arrears.accrue_penalties(today)
+    _seed_collections(rng, staff, today)
+
+
+COMMENTS = {
+    "called": "Reminded of the installment; said business is slow this week.",
+    "no_answer": "Rang twice, no answer.",
+    "switched_off": "Phone off; try in the evening.",
+    "promise_to_pay": "Will pay through M-Pesa after market day.",
+    "visited": "Found at the stall; stock looks thin.",
+    "callback_requested": "Asked us to call back after 5 pm.",
+    "dispute": "Says the last payment was not counted; checking the receipt.",
+}
+
+
+def _seed_collections(rng: random.Random, staff: dict, today: date) -> None:
+    """Give each active loan a calling agent of its officer's team and a few weeks of contact history,
+    with promises kept, broken and falling due today, so each agent's queue has a real day in it."""
+    callers = {c.manager_id: c for c in staff.values() if c.role == Role.CALLING_AGENT}
+    fallback = next(iter(callers.values()))
+    active = db.session.scalars(select(Loan).where(Loan.status == LoanStatus.DISBURSED).order_by(Loan.id)).all()
+    now, late_seen = utcnow(), 0
+    for loan in active:
+        officer = loan.customer.assigned_officer
+        loan.collector_id = callers.get(officer.manager_id if officer else None, fallback).id
+        late = loan.days_past_due_on(today)
+        for days_ago in sorted(rng.sample(range(2, 30), k=rng.randrange(0, 4) if late else rng.randrange(0, 2)),
+                               reverse=True):
+            code = rng.choice(list(COMMENTS))
+            author = officer if code == "visited" and officer else db.session.get(User, loan.collector_id)
+            interaction = Interaction(
+                loan_id=loan.id, kind=InteractionKind.FIELD if author.role == Role.COLLECTION_OFFICER
+                else InteractionKind.CALLING, created_by_id=author.id, disposition_code=code,
+                comment=COMMENTS[code], contact_outcome=ContactOutcome.NO_CONTACT
+                if code in ("no_answer", "switched_off") else ContactOutcome.RIGHT_PARTY,
+                created_at=now - timedelta(days=days_ago, minutes=rng.randrange(0, 600)))
+            if code == "promise_to_pay":
+                interaction.promise_amount = Decimal(rng.randrange(5, 40) * 100)
+                interaction.promise_date = today - timedelta(days=days_ago) + timedelta(days=rng.randrange(1, 5))
+                interaction.promise_status = PromiseStatus.PENDING
+            db.session.add(interaction)
+        late_seen += bool(late)
+        if late and late_seen % 3 == 0:  # every third late loan: a promise due today, or a call-back asked for today
+            db.session.add(Interaction(
+                loan_id=loan.id, kind=InteractionKind.CALLING, created_by_id=loan.collector_id,
+                disposition_code="promise_to_pay" if late_seen % 6 == 0 else "callback_requested",
+                comment="Promised to clear the arrears today." if late_seen % 6 == 0 else "Call back today.",
+                contact_outcome=ContactOutcome.RIGHT_PARTY, created_at=now - timedelta(days=1),
+                promise_amount=Decimal("1000.00") if late_seen % 6 == 0 else None,
+                promise_date=today if late_seen % 6 == 0 else None,
+                promise_status=PromiseStatus.PENDING if late_seen % 6 == 0 else None,
+                next_call_date=None if late_seen % 6 == 0 else today))
+    db.session.flush()
+    promises.evaluate(today)

@@ -74,3 +74,14 @@ def test_audit_chain_is_intact_after_seeding(seeded):
     report = audit.verify_chain()
     assert report.ok, report
     assert report.checked >= 13 + 21
+
+
+def test_every_agent_starts_the_day_with_a_queue():
+    from portal.services.agent_queue import QueueFilters, work_queue
+
+    demo.seed(customer_count=200)
+    for username in ("caller.achieng", "caller.maina", "collector.njeri", "collector.wafula"):
+        agent = db.session.scalar(select(User).where(User.username == username))
+        queue = work_queue(agent, QueueFilters())
+        assert queue.total >= 3, username
+        assert queue.counts["overdue"] + queue.counts["new_arrears"] >= 1, username
