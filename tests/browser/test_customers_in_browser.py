@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_sign_in_search_a_customer_and_open_them(page, live_server):
     sign_in(page, live_server, "officer.kamau")
-    expect(page.get_by_test_id("tile-customers")).to_have_text("41")
+    expect(page.get_by_test_id("tile-customers")).to_have_text("121")
     page.get_by_role("link", name="Customers", exact=True).click()
     page.get_by_label("Search customers").fill("0722 000 111")  # the demo borrower's phone, typed locally
     expect(page.get_by_test_id("result-count")).to_contain_text("1 customer")
