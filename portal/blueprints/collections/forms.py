@@ -21,8 +21,8 @@ class InteractionForm(FlaskForm):
     contact_outcome = SelectField("Who answered", choices=OUTCOMES, validate_choice=False)
     comment = TextAreaField("Notes")
     promise_amount = StringField("Promised amount", description="For a promise to pay.")
-    promise_date = StringField("Promised by", description="YYYY-MM-DD")
-    next_call_date = StringField("Next contact", description="YYYY-MM-DD")
+    promise_date = StringField("Promised by")
+    next_call_date = StringField("Next contact")
     latitude = HiddenField()
     longitude = HiddenField()
 
