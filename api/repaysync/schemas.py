@@ -127,6 +127,9 @@ class InteractionSchema(BaseSchema):
                                       deserialize=lambda value: value, allow_none=True)
     promise_amount = MoneyField(allow_none=True)
     promise_date = fields.Raw(allow_none=True)
+    # Settled by the nightly job: pending, kept, partially_kept or broken.
+    promise_status = fields.Function(lambda i: i.promise_status.value if i.promise_status else None, dump_only=True)
+    promise_paid = MoneyField(dump_only=True, allow_none=True)
     latitude = fields.Raw(allow_none=True)
     longitude = fields.Raw(allow_none=True)
 
