@@ -70,6 +70,23 @@ class Config:
     MPESA_CALLBACK_BASE_URL = os.environ.get("MPESA_CALLBACK_BASE_URL", "http://127.0.0.1:5000")
     MPESA_CALLBACK_SECRET = os.environ.get("MPESA_CALLBACK_SECRET") or None
 
+    # Bulk CSV uploads (003): files past these limits are refused whole, with a message saying which.
+    BULK_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    BULK_UPLOAD_MAX_ROWS = 100_000
+    # Rows the portal imports per request, so a large file moves a progress bar instead of one long wait.
+    BULK_UPLOAD_CHUNK_ROWS = 5_000
+
+    # Largest customer document (KYC scans and the like) accepted, checked on the bytes received.
+    DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+
+    # Background jobs (long PDF statements): "thread" runs them in this process, "rq" hands them to
+    # `flask jobs worker` through Redis (REDIS_URL), "eager" runs them at once in the caller (tests).
+    JOB_BACKEND = os.environ.get("JOB_BACKEND", "thread")
+    JOB_THREADS = int(os.environ.get("JOB_THREADS", "1"))
+    JOB_QUEUE = "mkopo"
+    # Statements up to this many table rows render inside the request; longer ones go to a job.
+    STATEMENT_INLINE_MAX_ROWS = 60
+
     # Where times are shown as a clock time (000's "time" and "date"); stored times are UTC.
     DISPLAY_TIMEZONE = os.environ.get("MKOPO_TIMEZONE", "Africa/Nairobi")
 
@@ -86,6 +103,8 @@ class Config:
     def __init__(self) -> None:
         instance = instance_dir()
         self.INSTANCE_PATH = str(instance)
+        # Uploaded files, by content hash: outside static/, served only through authorized views.
+        self.UPLOAD_FOLDER = str(instance / "uploads")
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'mkopo.db'}"
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or persistent_secret(instance)
         self.RATELIMIT_STORAGE_URI = self.REDIS_URL or "memory://"
@@ -111,6 +130,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    JOB_BACKEND = "eager"
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}

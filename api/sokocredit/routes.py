@@ -1,17 +1,22 @@
 """001 SokoCredit routes: /auth/*, /api/users/change-password, /customers/*."""
 
+from functools import wraps
+
 from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import RAISE
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import tokens
 from api.common import auth_rate_limit, auth_required, current_user, optional_auth, surface_blueprint
 from api.errors import api_error_response
+from api.openapi import operation_document
 from api.sokocredit import schemas
 from api.sokocredit.errors import SURFACE
+from portal.files import download
 from portal.models import CodePurpose
 from portal.models.base import db
-from portal.services import auth, customers, users
+from portal.services import auth, customers, documents, exports, users
 from portal.services.errors import AuthFailed, ValidationFailed
 
 auth_bp = surface_blueprint(SURFACE, "auth", url_prefix="/auth", description="001 SokoCredit: authentication")
@@ -19,6 +24,7 @@ users_bp = surface_blueprint(SURFACE, "users", url_prefix="/api/users", descript
 customers_bp = surface_blueprint(SURFACE, "customers", url_prefix="/customers",
                                  description="001 SokoCredit: customers")
 BLUEPRINTS = [auth_bp, users_bp, customers_bp]
+MULTIPART_SLACK = 64 * 1024  # a multipart body's own bytes around the file
 
 
 def _tokens_body(user, access: str, refresh: str) -> dict:
@@ -202,8 +208,11 @@ class CustomersView(MethodView):
 
     @customers_bp.arguments(schemas.CustomerQueryArgsSchema, location="query", unknown=RAISE)
     @customers_bp.response(200, schemas.CustomerListSchema)
+    @customers_bp.doc(responses={200: {"content": {
+        "text/csv": {"schema": {"type": "string"}},
+        exports.XLSX_MIMETYPE: {"schema": {"type": "string", "format": "binary"}}}}})
     def get(self, args):
-        """List customers the caller may see, with search and filters"""
+        """List customers the caller may see, with search and filters; format=csv|excel exports them all"""
         return _listing(args, mine=False)
 
     @customers_bp.arguments(schemas.CustomerSchema)
@@ -215,10 +224,13 @@ class CustomersView(MethodView):
         return customer
 
 
-def _listing(args: dict, *, mine: bool) -> dict:
+def _listing(args: dict, *, mine: bool):
     filters = customers.CustomerFilters(search=args.get("search"), created_by=args.get("created_by"),
-                                        business_name=args.get("business_name"),
-                                        location=args.get("location"), mine=mine)
+                                        business_name=args.get("business_name"), location=args.get("location"),
+                                        has_documents=args.get("has_documents"), mine=mine)
+    if fmt := args.get("format"):
+        export = exports.customer_export(filters, fmt, actor=current_user())
+        return download(export.chunks, export.mimetype, export.filename, export.size)
     page = customers.search(filters, actor=current_user(), page=args["page"], per_page=args["per_page"])
     return {"customers": page.items, "total": page.total, "page": page.page, "pages": page.pages}
 
@@ -232,6 +244,16 @@ class MyCustomersView(MethodView):
     def get(self, args):
         """Customers created by or assigned to the caller"""
         return _listing(args, mine=True)
+
+
+@customers_bp.route("/openapi")
+class CustomerListingSchemaView(MethodView):
+    # Public, like /api/schema/: it describes the listing and holds no data.
+
+    @customers_bp.response(200)
+    def get(self):
+        """The OpenAPI document of GET /customers/: its query parameters and the listing's JSON schema"""
+        return operation_document("/customers/", "get")
 
 
 @customers_bp.route("/<int:customer_id>")
@@ -259,3 +281,32 @@ class CustomerByIdView(MethodView):
         customers.delete(customer, actor=current_user())
         db.session.commit()
         return {"message": "Customer deleted."}
+
+
+def _document_size_cap(view):
+    """Refuse a body far past the document limit before reading it (the service checks the file itself)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        request.max_content_length = documents.max_bytes() + MULTIPART_SLACK
+        try:
+            return view(*args, **kwargs)
+        except RequestEntityTooLarge:
+            raise documents.too_large() from None
+    return wrapper
+
+
+@customers_bp.route("/<int:customer_id>/upload")
+class CustomerUploadView(MethodView):
+    decorators = [auth_required(), _document_size_cap]
+
+    @customers_bp.arguments(schemas.DocumentUploadSchema, location="form", content_type="multipart/form-data")
+    @customers_bp.response(201, schemas.DocumentSchema)
+    def post(self, form, customer_id):
+        """Upload a customer document (multipart: file + doc_type): JPEG, PNG or PDF, checked by content"""
+        customer = customers.get_visible(customer_id, actor=current_user())
+        file = request.files.get("file")
+        document = documents.upload(customer, doc_type=form["doc_type"], filename=file.filename if file else None,
+                                    content=file.stream if file else None, actor=current_user())
+        db.session.commit()
+        return document

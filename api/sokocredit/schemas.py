@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.common import BaseSchema, MoneyField, RateField, RoleNames
@@ -145,6 +146,10 @@ class CustomerQueryArgsSchema(BaseSchema):
     created_by = fields.Integer()
     business_name = fields.String()
     location = fields.String()
+    has_documents = fields.Boolean(metadata={"description": "true: only customers with a document; false: without"})
+    format = fields.String(validate=validate.OneOf(["csv", "excel"]),
+                           metadata={"description": "csv or excel: the whole filtered listing as a file "
+                                                    "(page and per_page do not apply)"})
 
 
 class CustomerListSchema(BaseSchema):
@@ -152,6 +157,29 @@ class CustomerListSchema(BaseSchema):
     total = fields.Integer()
     page = fields.Integer()
     pages = fields.Integer()
+
+
+class DocumentUploadSchema(BaseSchema):
+    """multipart/form-data; the file is read from the request's files (webargs reads one location each)."""
+
+    doc_type = fields.String(required=True, metadata={
+        "description": "national_id (or id, id_card), passport, selfie (or photo), business_permit "
+                       "(or business_license), proof_of_address (or utility_bill), bank_statement "
+                       "(or mpesa_statement), other (also kra_pin, driving_licence)"})
+    file = Upload(metadata={"description": "JPEG, PNG or PDF (checked by content), at most "
+                                                    "DOCUMENT_MAX_BYTES (5 MB unless configured)"})
+
+
+class DocumentSchema(BaseSchema):
+    id = fields.Integer()
+    customer_id = fields.Integer()
+    doc_type = fields.Function(lambda d: d.kind.value)
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer(attribute="size_bytes")
+    status = fields.Function(lambda d: d.status.value)
+    uploaded_by = fields.Integer(attribute="uploaded_by_id")
+    created_at = fields.DateTime()
 
 
 class LoanSchema(BaseSchema):

@@ -6,10 +6,10 @@ import string
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.models import Customer, Loan, Role, User
+from portal.models import Customer, CustomerDocument, Loan, Role, User
 from portal.models.base import db
 from portal.services import audit, permissions, phones
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -34,7 +34,8 @@ def _text(value) -> str | None:
     return value or None
 
 
-def _clean(values: dict, *, partial: bool, actor: User, customer: Customer | None = None) -> dict:
+def _clean(values: dict, *, partial: bool, actor: User, customer: Customer | None = None,
+           check_code: bool = True) -> dict:
     """Validate and normalize customer fields; raise ValidationFailed naming every bad field."""
     errors: dict[str, list[str]] = {}
     out: dict = {}
@@ -42,7 +43,7 @@ def _clean(values: dict, *, partial: bool, actor: User, customer: Customer | Non
         if key not in FIELDS:
             continue
         try:
-            out[key] = _CLEANERS.get(key, _clean_text(key))(raw)
+            out[key] = _CLEANERS[key](raw)
         except ValueError as exc:
             errors[key] = [str(exc)]
     if not partial:
@@ -55,7 +56,7 @@ def _clean(values: dict, *, partial: bool, actor: User, customer: Customer | Non
             _check_assignment(out["assigned_officer_id"], actor, customer)
         except ValueError as exc:
             errors["assigned_officer_id"] = [str(exc)]
-    if code := out.get("customer_code"):
+    if check_code and (code := out.get("customer_code")):
         stmt = select(Customer.id).where(Customer.customer_code == code)
         if customer is not None:
             stmt = stmt.where(Customer.id != customer.id)
@@ -148,6 +149,8 @@ _CLEANERS = {
     "date_of_birth": _clean_date_of_birth,
     "assigned_officer_id": _clean_officer,
 }
+# The other fields are free text with a length limit; their cleaners are built once, not per value.
+_CLEANERS.update({key: _clean_text(key) for key in FIELDS if key not in _CLEANERS})
 
 
 def _check_assignment(officer_id: int | None, actor: User, customer: Customer | None) -> None:
@@ -168,18 +171,36 @@ def _check_assignment(officer_id: int | None, actor: User, customer: Customer | 
         raise ValueError("Only a manager can reassign a customer.")
 
 
+def random_code() -> str:
+    """An 8-character code in 003's shape, not yet checked against existing ones.
+
+    One draw from the OS's generator for the whole code, not one per character: bulk uploads make 100,000.
+    """
+    number = secrets.randbelow(len(CODE_ALPHABET) ** CODE_LENGTH)
+    chars = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[digit])
+    return "".join(chars)
+
+
 def generate_code() -> str:
     """A fresh 8-character code (003's shape); retried on the rare clash."""
     while True:
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = random_code()
         if db.session.scalar(select(Customer.id).where(Customer.customer_code == code)) is None:
             return code
 
 
-def account_number_for(name: str, national_id: str | None, code: str) -> str:
-    """000's account number: first name lowercased + ID number, suffixed when already taken."""
+def account_base(name: str, national_id: str | None, code: str) -> str:
+    """000's account number before any suffix: first name lowercased + ID number (or the customer code)."""
     first = re.sub(r"[^a-z]", "", (name.split() or ["client"])[0].lower()) or "client"
-    base = first + (national_id.lower() if national_id else code.lower())
+    return first + (national_id.lower() if national_id else code.lower())
+
+
+def account_number_for(name: str, national_id: str | None, code: str) -> str:
+    """000's account number: `account_base`, suffixed -2, -3 ... when already taken."""
+    base = account_base(name, national_id, code)
     taken = set(db.session.scalars(select(Customer.account_number).where(
         or_(Customer.account_number == base, Customer.account_number.like(f"{base}-%")))))
     if base not in taken:
@@ -190,11 +211,20 @@ def account_number_for(name: str, national_id: str | None, code: str) -> str:
     return f"{base}-{n}"
 
 
-def create(values: dict, *, actor: User) -> Customer:
-    permissions.require(actor, "customer.create")
-    data = _clean(values, partial=False, actor=actor)
+def validate_new(values: dict, *, actor: User, check_code: bool = True) -> dict:
+    """A new customer's fields cleaned as `create` stores them; a collection officer's own customers are theirs.
+
+    Bulk uploads pass check_code=False and look up every code of a file at once.
+    """
+    data = _clean(values, partial=False, actor=actor, check_code=check_code)
     if actor.role == Role.COLLECTION_OFFICER and data.get("assigned_officer_id") is None:
         data["assigned_officer_id"] = actor.id
+    return data
+
+
+def create(values: dict, *, actor: User) -> Customer:
+    permissions.require(actor, "customer.create")
+    data = validate_new(values, actor=actor)
     data["customer_code"] = data.get("customer_code") or generate_code()
     data["account_number"] = account_number_for(data["name"], data.get("national_id"), data["customer_code"])
     customer = Customer(**data, created_by_id=actor.id)
@@ -264,6 +294,7 @@ class CustomerFilters:
     business_name: str | None = None
     location: str | None = None
     kyc_status: str | None = None
+    has_documents: bool | None = None
     mine: bool = False
     sort: str = "newest"
 
@@ -300,6 +331,9 @@ def search_statement(filters: CustomerFilters, *, actor: User):
         stmt = stmt.where(Customer.location.ilike(f"%{loc}%"))
     if filters.kyc_status:
         stmt = stmt.where(Customer.kyc_status == filters.kyc_status)
+    if filters.has_documents is not None:
+        with_documents = exists().where(CustomerDocument.customer_id == Customer.id)
+        stmt = stmt.where(with_documents if filters.has_documents else ~with_documents)
     if filters.mine:
         stmt = stmt.where(or_(Customer.created_by_id == actor.id, Customer.assigned_officer_id == actor.id))
     return stmt.options(joinedload(Customer.assigned_officer)).order_by(*SORTS.get(filters.sort, SORTS["newest"]))

@@ -39,3 +39,7 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "CONFLICT"
+
+
+class FileRejected(DomainError):
+    """An upload refused as a whole (too large, too many rows, not a CSV file): nothing in it was used."""

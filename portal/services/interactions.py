@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
 
 from sqlalchemy import select
 
@@ -16,14 +17,15 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import audit, customers, loans, permissions
+from portal.services import audit, customers, documents, filestore, loans, permissions
 from portal.services.business_day import local_date, today
 from portal.services.errors import Forbidden, NotFound, ValidationFailed
 from portal.services.money import parse_amount
 
 FIELDS = ("comment", "disposition_code", "next_call_date", "contact_outcome", "promise_amount", "promise_date",
           "latitude", "longitude")
-AUDIT_FIELDS = ["id", "loan_id", "kind", *FIELDS]
+AUDIT_FIELDS = ["id", "loan_id", "kind", *FIELDS, "photo_key"]
+PHOTO_TYPES = ("image/jpeg", "image/png")
 
 
 def _date(raw, field: str, errors: dict) -> date | None:
@@ -103,10 +105,26 @@ def _loan_for(loan_id: int, actor: User) -> Loan:
     return loans.get_visible(loan_id, actor=actor)
 
 
-def create(kind: InteractionKind, loan_id: int, values: dict, *, actor: User) -> Interaction:
+def _photo_key(kind: InteractionKind, photo: BinaryIO) -> str:
+    """Keep a field visit's photo (JPEG or PNG, checked by its bytes) and return its storage key."""
+    limit = documents.max_bytes()
+    data = photo.read(limit + 1)
+    if kind != InteractionKind.FIELD:
+        raise ValidationFailed({"photo": ["Only a field visit carries a photo."]})
+    if len(data) > limit:
+        raise ValidationFailed({"photo": [f"A photo may be at most {documents.size_text(limit)}."]})
+    if (documents.sniff(data) or ("",))[0] not in PHOTO_TYPES:
+        raise ValidationFailed({"photo": ["Attach the photo as a JPEG or PNG."]})
+    return filestore.put(data)
+
+
+def create(kind: InteractionKind, loan_id: int, values: dict, *, actor: User,
+           photo: BinaryIO | None = None) -> Interaction:
     permissions.require(actor, f"interaction.{kind.value}")
     loan = _loan_for(loan_id, actor)
-    interaction = Interaction(loan_id=loan.id, kind=kind, created_by_id=actor.id, **_clean(values, partial=False))
+    data = _clean(values, partial=False)
+    interaction = Interaction(loan_id=loan.id, kind=kind, created_by_id=actor.id, **data,
+                              photo_key=_photo_key(kind, photo) if photo is not None else None)
     db.session.add(interaction)
     db.session.flush()
     audit.record(actor, "interaction.create", "interaction", interaction.id,
@@ -164,3 +182,14 @@ def for_loan(loan_id: int, kind: InteractionKind, *, actor: User) -> list[Intera
     return list(db.session.scalars(select(Interaction).where(
         Interaction.loan_id == loan.id, Interaction.kind == kind, Interaction.deleted_at.is_(None))
         .order_by(Interaction.created_at.desc(), Interaction.id.desc())))
+
+
+def photo(interaction_id: int, *, actor: User) -> tuple[str, bytes]:
+    """A field visit's photo (content type, bytes), for someone who may see the customer."""
+    permissions.require(actor, "interaction.view")
+    interaction = db.session.get(Interaction, interaction_id)
+    if interaction is None or interaction.photo_key is None or interaction.deleted_at is not None:
+        raise NotFound("Photo not found.")
+    customers.ensure_visible(interaction.loan.customer, actor)
+    data = filestore.read(interaction.photo_key)
+    return documents.sniff(data)[0], data

@@ -2,22 +2,27 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from io import BytesIO
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.models import Interaction, InteractionKind, PromiseStatus, Role
 from portal.models.base import db
+from portal.services import interactions
 from portal.services.business_day import today
+from portal.services.errors import ValidationFailed
+from tests.factories import PASSWORD
 from tests.queries import count_queries
 
 HX = {"HX-Request": "true"}
 
 
-def test_an_agent_lands_on_their_queue(client, login_as, teams, make_loan):
-    login_as(user=teams.caller_a)
+def test_an_agent_signs_in_to_their_queue(client, csrf_token, teams, make_loan):
     make_loan(caller=teams.caller_a, dpd=9, name="Wanjiku Kamau")
     make_loan(caller=teams.caller_b, dpd=9, name="Other Team")
-    response = client.get("/portal/", follow_redirects=True)
+    response = client.post("/login", data={"username": teams.caller_a.username, "password": PASSWORD,
+                                           "csrf_token": csrf_token()}, follow_redirects=True)
     html = response.get_data(as_text=True)
     assert response.request.path == "/portal/collections/"
     assert "Wanjiku Kamau" in html and "Other Team" not in html
@@ -130,3 +135,41 @@ def test_a_manager_reassigns_selected_loans_from_the_queue(client, login_as, csr
     response = client.post("/portal/collections/reassign", headers=HX, data={
         "csrf_token": token, "target": f"agent:{teams.caller_a.id}", "loan_ids": [loans[0].id]})
     assert response.status_code == 403
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_field_visit_keeps_its_photo_for_those_who_may_see_the_customer(client, login_as, csrf_token, teams,
+                                                                          make_loan):
+    login_as(user=teams.officer_a)
+    loan = make_loan(officer=teams.officer_a, dpd=12)
+    response = client.post(f"/portal/collections/loans/{loan.id}/interactions", headers=HX, data={
+        "csrf_token": csrf_token("/portal/collections/"), "kind": "field", "disposition_code": "visited",
+        "photo": (BytesIO(PNG), "stall.png")}, content_type="multipart/form-data")
+    assert response.status_code == 204
+    saved = db.session.scalars(select(Interaction)).one()
+    photo = client.get(f"/portal/collections/interactions/{saved.id}/photo")
+    assert (photo.status_code, photo.content_type, photo.data) == (200, "image/png", PNG)
+    assert "Photo of the visit" in client.get(f"/portal/collections/loans/{loan.id}", headers=HX).get_data(
+        as_text=True)
+    login_as(user=teams.officer_b)
+    assert client.get(f"/portal/collections/interactions/{saved.id}/photo").status_code == 403
+
+
+def test_a_photo_that_is_not_an_image_is_refused_inline(client, login_as, csrf_token, teams, make_loan):
+    login_as(user=teams.officer_a)
+    loan = make_loan(officer=teams.officer_a, dpd=12)
+    response = client.post(f"/portal/collections/loans/{loan.id}/interactions", headers=HX, data={
+        "csrf_token": csrf_token("/portal/collections/"), "kind": "field", "disposition_code": "visited",
+        "photo": (BytesIO(b"%PDF-1.4 not a photo"), "stall.jpg")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "JPEG or PNG" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Interaction)) == 0
+
+
+def test_a_call_cannot_carry_a_photo(teams, make_loan):
+    loan = make_loan(caller=teams.caller_a, dpd=3)
+    with pytest.raises(ValidationFailed) as refused:
+        interactions.create(InteractionKind.CALLING, loan.id, {"disposition_code": "called"}, actor=teams.caller_a,
+                            photo=BytesIO(PNG))
+    assert "photo" in refused.value.errors

@@ -9,14 +9,20 @@ from portal.blueprints.forms import attach_errors
 from portal.extensions import limiter
 from portal.models.base import db
 from portal.services import audit, users
+from portal.services.agent_queue import AGENT_ROLES
 from portal.services.errors import AuthFailed, ValidationFailed
 
 
-def _safe_next(target: str | None) -> str:
+def _home(user) -> str:
+    """Where a day starts: agents at their collection queue, everyone else at the dashboard."""
+    return url_for("collections.queue" if user.role in AGENT_ROLES else "dashboard.index")
+
+
+def _safe_next(target: str | None, user) -> str:
     """Only same-site paths: an open redirect after login would be a phishing gift."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("dashboard.index")
+    return _home(user)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -24,7 +30,7 @@ def _safe_next(target: str | None) -> str:
                deduct_when=lambda response: response.status_code != 303)
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("dashboard.index"))
+        return redirect(_home(current_user))
     form, status = LoginForm(), 200
     if form.validate_on_submit():
         try:
@@ -38,7 +44,7 @@ def login():
             login_user(user, remember=form.remember.data)
             audit.record(user, "user.login", "user", user.id)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")), 303)
+            return redirect(_safe_next(request.args.get("next"), user), 303)
     return render_template("auth/login.html", form=form), status
 
 

@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import FileField, HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from portal.models import ContactOutcome, Disposition
@@ -23,6 +23,7 @@ class InteractionForm(FlaskForm):
     promise_amount = StringField("Promised amount", description="For a promise to pay.")
     promise_date = StringField("Promised by")
     next_call_date = StringField("Next contact")
+    photo = FileField("Photo", description="Field visits: a JPEG or PNG of the premises, if useful.")
     latitude = HiddenField()
     longitude = HiddenField()
 

@@ -1,4 +1,4 @@
-from flask import abort, flash, request, url_for
+from flask import abort, flash, make_response, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -71,7 +71,9 @@ def log_interaction(loan_id):
     if form.validate_on_submit():
         kind = InteractionKind(form.kind.data) if form.kind.data in KINDS else _kind_for(current_user)
         try:
-            interaction = interactions.create(kind, loan.id, form.service_values(), actor=current_user)
+            photo = request.files.get("photo")
+            interaction = interactions.create(kind, loan.id, form.service_values(), actor=current_user,
+                                              photo=photo.stream if photo and photo.filename else None)
         except ValidationFailed as exc:
             db.session.rollback()
             attach_errors(form, exc)
@@ -119,3 +121,14 @@ def reassign():
     else:
         db.session.commit()
     return hx_event("queue-changed") if request.htmx else hx_redirect(url_for("collections.queue"))
+
+
+@bp.get("/interactions/<int:interaction_id>/photo")
+@login_required
+def photo(interaction_id):
+    content_type, data = interactions.photo(interaction_id, actor=current_user)
+    response = make_response(data)
+    response.content_type = content_type
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -1,10 +1,12 @@
 """Customer forms: fields only. The rules live in portal.services.customers."""
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from portal.models import DocumentKind
 from portal.services.customers import FIELDS
 
 
@@ -37,5 +39,20 @@ class CustomerFilterForm(FlaskForm):
     kyc_status = SelectField("KYC", choices=[
         SelectChoice("", "Any KYC status"), SelectChoice("unverified", "Unverified"),
         SelectChoice("pending", "Pending"), SelectChoice("verified", "Verified"), SelectChoice("rejected", "Rejected")])
+    has_documents = SelectField("Documents", choices=[
+        SelectChoice("", "With or without documents"), SelectChoice("yes", "With documents"),
+        SelectChoice("no", "Without documents")])
     sort = SelectField("Sort", choices=[SelectChoice("newest", "Newest first"), SelectChoice("oldest", "Oldest first"),
                                         SelectChoice("name", "Name A-Z")])
+
+
+DOCUMENT_LABELS = {DocumentKind.NATIONAL_ID: "National ID", DocumentKind.PASSPORT: "Passport",
+                   DocumentKind.SELFIE: "Selfie", DocumentKind.BUSINESS_PERMIT: "Business permit",
+                   DocumentKind.PROOF_OF_ADDRESS: "Proof of address", DocumentKind.BANK_STATEMENT: "Bank statement",
+                   DocumentKind.OTHER: "Other"}
+
+
+class DocumentUploadForm(FlaskForm):
+    doc_type = SelectField("Document", choices=[SelectChoice(kind.value, label)
+                                                for kind, label in DOCUMENT_LABELS.items()])
+    file = FileField("File", description="JPEG, PNG or PDF")

@@ -4,7 +4,6 @@ from flask_login import current_user, login_required
 from portal.blueprints.dashboard import bp
 from portal.htmx import render_page_or_partial
 from portal.services import dashboard
-from portal.services.agent_queue import AGENT_ROLES
 
 
 @bp.get("/")
@@ -15,7 +14,5 @@ def root():
 @bp.get("/portal/")
 @login_required
 def index():
-    if current_user.role in AGENT_ROLES:  # an agent's day starts at their queue
-        return redirect(url_for("collections.queue"))
     return render_page_or_partial("dashboard/index.html", "dashboard/_tiles.html",
                                   tiles=dashboard.tiles_for(current_user))
