@@ -42,8 +42,10 @@ test: install-dev
 	fi
 
 # Figures at scale (SQLite; DATABASE_URL=postgresql+psycopg://... for PostgreSQL). Takes minutes.
+# BENCH_ARGS scale the money figures, BENCH_COLLECTIONS_ARGS the collections ones (--help lists both).
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.collections $(BENCH_COLLECTIONS_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check portal api tests wsgi.py

@@ -9,6 +9,7 @@ from api.chamahub.errors import SURFACE as CHAMAHUB
 from api.daraja import routes as daraja
 from api.errors import register_blueprint_surface, register_prefix
 from api.microfinance import routes as microfinance
+from api.repaysync import bulk as repaysync_bulk
 from api.repaysync import routes as repaysync
 from api.repaysync.errors import SURFACE as REPAYSYNC
 from api.request_log import init_request_log
@@ -17,7 +18,7 @@ from api.sokocredit import routes as sokocredit
 from api.vault5 import routes as vault5
 from api.vault5.errors import SURFACE as VAULT5
 
-SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, vault5, daraja]
+SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, repaysync_bulk, vault5, daraja]
 
 
 def register_api(app: Flask, api: Api) -> None:

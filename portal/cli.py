@@ -1,4 +1,4 @@
-"""Flask CLI commands: users, demo data, the daily jobs, ledger and audit checks."""
+"""Flask CLI commands: users, demo data, the daily jobs, ledger and audit checks, the job worker."""
 
 import sys
 
@@ -129,3 +129,17 @@ def register(app: Flask) -> None:
         click.echo(f"Audit trail BROKEN at row {report.broken_id}: {report.reason} "
                    f"({report.checked} rows before it verified).", err=True)
         sys.exit(1)
+
+    jobs_cli = click.Group("jobs", help="Background jobs (long PDF statements).")
+    app.cli.add_command(jobs_cli)
+
+    @jobs_cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+    def jobs_worker(burst):
+        """Serve the job queue (JOB_BACKEND=rq, REDIS_URL): run one per web deployment, or more."""
+        from portal.services.jobs import work
+
+        if app.config["JOB_BACKEND"] != "rq":
+            click.echo("JOB_BACKEND is not rq: jobs run inside the web process and need no worker.", err=True)
+            sys.exit(1)
+        work(burst=burst)

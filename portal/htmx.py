@@ -42,3 +42,10 @@ def hx_trigger(response, event: str, detail=None):
 def hx_event(event: str, detail=None):
     """An empty answer (nothing to swap) that fires `event` on the page, for listeners to refresh."""
     return hx_trigger(make_response("", 204), event, detail)
+
+
+def hx_retarget(response, selector: str, swap: str = "outerHTML"):
+    """Swap this answer into `selector` (an error status would otherwise go to #flashes, see base.html)."""
+    response.headers["HX-Retarget"] = selector
+    response.headers["HX-Reswap"] = swap
+    return response

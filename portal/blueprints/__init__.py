@@ -8,15 +8,22 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.collections import bp as collections_bp
     from portal.blueprints.customers import bp as customers_bp
     from portal.blueprints.dashboard import bp as dashboard_bp
+    from portal.blueprints.loans import bp as loans_bp
+    from portal.blueprints.statements import bp as statements_bp
+    from portal.blueprints.uploads import bp as uploads_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(customers_bp, url_prefix="/portal/customers")
     app.register_blueprint(collections_bp, url_prefix="/portal/collections")
+    app.register_blueprint(loans_bp, url_prefix="/portal/loans")
+    app.register_blueprint(uploads_bp, url_prefix="/portal/uploads")
+    app.register_blueprint(statements_bp, url_prefix="/portal/statements")
 
     from portal.services.permissions import can
 
     app.jinja_env.globals["can"] = can
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.filters["phone"] = _format_phone
     app.jinja_env.filters["money"] = _format_money
     app.jinja_env.filters["local"] = _format_local

@@ -16,6 +16,7 @@ from portal.models.interactions import (
     InteractionRevision,
     PromiseStatus,
 )
+from portal.models.jobs import Job, JobStatus
 from portal.models.ledger import (
     DepositAccount,
     DepositKind,
@@ -72,6 +73,8 @@ __all__ = [
     "InteractionKind",
     "InteractionRevision",
     "InterestMethod",
+    "Job",
+    "JobStatus",
     "JournalEntry",
     "KycLevel",
     "KycStatus",

@@ -6,11 +6,12 @@ or it is in arrears and nobody has worked it today nor has a promise or call-bac
 Working a loan (logging an interaction) is what moves it: the new interaction becomes the latest.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, not_, or_, select, type_coerce
+from sqlalchemy import and_, case, func, not_, or_, select, true, type_coerce
 from sqlalchemy.orm import aliased, selectinload
 
 from portal.models import (
@@ -39,6 +40,7 @@ REASONS = {
 NEW_ARREARS_DAYS = 7
 # Days past due per bucket (inclusive); "current" loans are in the queue for a promise or call-back only.
 BUCKETS = {"current": (0, 0), "1-30": (1, 30), "31-60": (31, 60), "61-90": (61, 90), "90+": (91, None)}
+RANK = {reason: rank for rank, reason in enumerate(REASONS)}
 AGENT_ROLES = (Role.CALLING_AGENT, Role.COLLECTION_OFFICER)
 
 
@@ -114,17 +116,22 @@ def _scope(actor: User, agent_id: int | None):
     return None  # an admin sees every loan
 
 
-def _candidates(actor: User, filters: QueueFilters, day: date):
-    """Every loan in scope with the reason it is in the queue (NULL when it is not), as a subquery."""
-    latest = aliased(Interaction)
-    latest_id = (select(Interaction.id)
-                 .where(Interaction.loan_id == Loan.id, Interaction.deleted_at.is_(None))
-                 .order_by(Interaction.created_at.desc(), Interaction.id.desc()).limit(1)
-                 .correlate(Loan).scalar_subquery())
-    overdue = (select(type_coerce(func.coalesce(func.sum(
-        Installment.principal_due + Installment.interest_due + Installment.fee_due + Installment.penalty_due
-        - Installment.principal_paid - Installment.interest_paid - Installment.fee_paid - Installment.penalty_paid
-    ), 0), Money)).where(Installment.loan_id == Loan.id, Installment.due_date < day).correlate(Loan).scalar_subquery())
+def _latest_interaction(stmt):
+    """Join each loan's latest live interaction onto `stmt` (outer): LATERAL on PostgreSQL, where a
+    correlated id lookup becomes a hash join over every interaction; that lookup on SQLite, which has
+    no LATERAL and plans it per loan through the (loan_id, created_at) index."""
+    newest_first = (Interaction.created_at.desc(), Interaction.id.desc())
+    live = (Interaction.loan_id == Loan.id, Interaction.deleted_at.is_(None))
+    if db.session.get_bind().dialect.name == "postgresql":
+        lateral = select(Interaction).where(*live).order_by(*newest_first).limit(1).lateral("latest")
+        return stmt.outerjoin(lateral, true()), aliased(Interaction, lateral)
+    latest = aliased(Interaction, name="latest")
+    latest_id = select(Interaction.id).where(*live).order_by(*newest_first).limit(1).correlate(Loan).scalar_subquery()
+    return stmt.outerjoin(latest, latest.id == latest_id), latest
+
+
+def _reason(latest, day: date):
+    """Why a loan is in the queue today (NULL when it is not), from its latest interaction."""
     pending = latest.promise_status == PromiseStatus.PENDING
     in_arrears = Loan.oldest_unpaid_due < day
     # Spelled out with IS NOT NULL: a NULL date must read as "nothing ahead", not as SQL's unknown.
@@ -132,7 +139,7 @@ def _candidates(actor: User, filters: QueueFilters, day: date):
     callback_ahead = and_(latest.next_call_date.is_not(None), latest.next_call_date > day)
     worked_today = latest.created_at >= day_start(day)
     untouched = or_(latest.id.is_(None), not_(or_(worked_today, promise_ahead, callback_ahead)))
-    reason = case(
+    return case(
         (and_(pending, latest.promise_date <= day), "promise_due"),
         (latest.promise_status == PromiseStatus.BROKEN, "promise_broken"),
         (latest.next_call_date <= day, "callback_due"),
@@ -140,14 +147,14 @@ def _candidates(actor: User, filters: QueueFilters, day: date):
          "new_arrears"),
         (and_(in_arrears, untouched), "overdue"),
     ).label("reason")
-    stmt = (select(Loan.id.label("loan_id"), Loan.loan_number, Loan.customer_id, Customer.name.label("customer_name"),
-                   Customer.phone, Customer.location, reason, Loan.oldest_unpaid_due, overdue.label("overdue"),
-                   Loan.principal_outstanding, latest.created_at.label("last_at"),
-                   latest.disposition_code.label("last_disposition"), latest.promise_amount, latest.promise_date,
-                   latest.next_call_date)
-            .join(Customer, Customer.id == Loan.customer_id)
-            .outerjoin(latest, latest.id == latest_id)
-            .where(Loan.status == LoanStatus.DISBURSED))
+
+
+def _queued(actor: User, filters: QueueFilters, day: date) -> list:
+    """(loan_id, reason, oldest_unpaid_due, principal_outstanding) of every loan in scope that is in the queue."""
+    stmt, latest = _latest_interaction(
+        select(Loan.id).join(Customer, Customer.id == Loan.customer_id).where(Loan.status == LoanStatus.DISBURSED))
+    reason = _reason(latest, day)
+    stmt = stmt.add_columns(reason, Loan.oldest_unpaid_due, Loan.principal_outstanding)
     if (clause := _scope(actor, filters.agent_id)) is not None:
         stmt = stmt.where(clause)
     if filters.location and filters.location.strip():
@@ -162,29 +169,42 @@ def _candidates(actor: User, filters: QueueFilters, day: date):
             stmt = stmt.where(Loan.oldest_unpaid_due <= day - timedelta(days=low))
             if high is not None:
                 stmt = stmt.where(Loan.oldest_unpaid_due >= day - timedelta(days=high))
-    return stmt.subquery()
+    return db.session.execute(stmt.where(reason.is_not(None))).all()
+
+
+def _page_rows(loan_ids: list[int], day: date) -> dict[int, QueueRow]:
+    """What the queue shows of the loans on one page, with the amount overdue summed for those alone."""
+    overdue = (select(type_coerce(func.coalesce(func.sum(
+        Installment.principal_due + Installment.interest_due + Installment.fee_due + Installment.penalty_due
+        - Installment.principal_paid - Installment.interest_paid - Installment.fee_paid - Installment.penalty_paid
+    ), 0), Money)).where(Installment.loan_id == Loan.id, Installment.due_date < day).correlate(Loan).scalar_subquery())
+    stmt, latest = _latest_interaction(
+        select(Loan.id.label("loan_id"), Loan.loan_number, Loan.customer_id, Customer.name.label("customer_name"),
+               Customer.phone, Customer.location).join(Customer, Customer.id == Loan.customer_id))
+    stmt = stmt.add_columns(
+        _reason(latest, day), Loan.oldest_unpaid_due, overdue.label("overdue"), Loan.principal_outstanding,
+        latest.created_at.label("last_at"), latest.disposition_code.label("last_disposition"),
+        latest.promise_amount, latest.promise_date, latest.next_call_date).where(Loan.id.in_(loan_ids))
+    return {r.loan_id: _row(r, day) for r in db.session.execute(stmt)}
 
 
 def work_queue(actor: User, filters: QueueFilters, *, page: int = 1, per_page: int = 25) -> Queue:
-    """The queue in two queries, whatever the page size: counts per reason, then one page of rows."""
+    """The queue in two queries, whatever the page size: every queued loan's sort keys (the counts and
+    the order come from them), then what is shown of one page of loans."""
     if filters.reason and filters.reason not in REASONS:
         raise ValidationFailed({"reason": [f"Choose one of {', '.join(REASONS)}."]})
     day = today()
-    rows = _candidates(actor, filters, day)
-    counts = dict(db.session.execute(
-        select(rows.c.reason, func.count()).where(rows.c.reason.is_not(None)).group_by(rows.c.reason)).all())
+    queued = _queued(actor, filters, day)
+    counts = Counter(row.reason for row in queued)
     counts = {reason: counts.get(reason, 0) for reason in REASONS}
-    priority = case({reason: rank for rank, reason in enumerate(REASONS)}, value=rows.c.reason)
-    stmt = select(rows).where(rows.c.reason.is_not(None))
-    if filters.reason:
-        stmt = stmt.where(rows.c.reason == filters.reason)
+    chosen = [row for row in queued if not filters.reason or row.reason == filters.reason]
+    # Most urgent reason; then longest overdue; then the largest balance.
+    chosen.sort(key=lambda r: (RANK[r.reason], r.oldest_unpaid_due is None, r.oldest_unpaid_due or date.max,
+                               -r.principal_outstanding, r.id))
     page, per_page = max(1, page), min(max(1, per_page), 100)
-    stmt = (stmt.order_by(priority, rows.c.oldest_unpaid_due.is_(None), rows.c.oldest_unpaid_due,
-                          rows.c.overdue.desc(), rows.c.loan_id)
-            .limit(per_page).offset((page - 1) * per_page))
-    items = [_row(r, day) for r in db.session.execute(stmt)]
-    total = counts[filters.reason] if filters.reason else sum(counts.values())
-    return Queue(Page(items, total, page, per_page), counts, day)
+    ids = [row.id for row in chosen[(page - 1) * per_page:page * per_page]]
+    shown = _page_rows(ids, day) if ids else {}
+    return Queue(Page([shown[i] for i in ids if i in shown], len(chosen), page, per_page), counts, day)
 
 
 def _row(r, day: date) -> QueueRow:

@@ -132,12 +132,15 @@ def _clean_date_of_birth(raw) -> date | None:
 
 
 def _clean_officer(raw) -> int | None:
-    if raw is None or raw == "":
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except (TypeError, ValueError):
         raise ValueError("Choose a collection officer by id.") from None
+    if not 0 < value < 2**63:  # no user has it, and SQLite cannot even look it up
+        raise ValueError("Choose an active collection officer.")
+    return value
 
 
 _CLEANERS = {

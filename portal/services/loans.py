@@ -66,7 +66,8 @@ class Terms:
     grace_days: int = 0
 
 
-def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = None) -> Terms | None:
+def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = None, *,
+           check_limits: bool = True) -> Terms | None:
     """Terms from a product (003's loans may carry their own rate and tenure instead)."""
     product = None
     product_id = values.get("product_id", base.product_id if base else None)
@@ -97,13 +98,8 @@ def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = N
     except (ArithmeticError, TypeError, ValueError):
         errors["annual_rate"] = ["Give the annual interest rate in percent (0 to 1000, at most 4 decimals), "
                                  "e.g. 10.5."]
-    if product is not None and not product.min_principal <= principal <= product.max_principal:
-        errors["principal"] = [f"{product.name} lends {product.min_principal:,.2f} to "
-                               f"{product.max_principal:,.2f}."]
-    ceiling = kyc_ceiling(customer)
-    if ceiling is not None and principal > ceiling and "principal" not in errors:
-        errors["principal"] = [f"KYC level {customer.kyc_level.value} allows loans up to {ceiling:,.2f}; "
-                               "verify the customer's KYC to lend more."]
+    if check_limits and (limits := principal_limits(principal, product, customer)):
+        errors["principal"] = [next(iter(limits.values()))]
     if errors:
         return None
     if product is None:
@@ -112,6 +108,28 @@ def _terms(values: dict, customer: Customer, errors: dict, base: Loan | None = N
     return Terms(principal, rate, product.interest_method, product.frequency, term,
                  schedules.fee_for(principal, product.fee_type, product.fee_value), product.fee_mode,
                  product.penalty_rate, product.grace_days)
+
+
+def principal_limits(principal: Decimal, product: LoanProduct | None, customer: Customer) -> dict[str, str]:
+    """Why `principal` may not be lent to `customer`, by limit ("range", "kyc"); empty when it may."""
+    limits = {}
+    if product is not None and not product.min_principal <= principal <= product.max_principal:
+        limits["range"] = f"{product.name} lends {product.min_principal:,.2f} to {product.max_principal:,.2f}."
+    ceiling = kyc_ceiling(customer)
+    if ceiling is not None and principal > ceiling:
+        limits["kyc"] = (f"KYC level {customer.kyc_level.value} allows loans up to {ceiling:,.2f}; "
+                         "verify the customer's KYC to lend more.")
+    return limits
+
+
+def terms_for(values: dict, customer: Customer, *, check_limits: bool = True) -> Terms:
+    """The terms an application with `values` would get, as `apply` reads them; ValidationFailed when
+    they cannot be read (or, with `check_limits`, break the product's range or the KYC ceiling)."""
+    errors: dict[str, list[str]] = {}
+    terms = _terms(values, customer, errors, check_limits=check_limits)
+    if terms is None:
+        raise ValidationFailed(errors)
+    return terms
 
 
 def _co_borrowers(ids, customer: Customer, actor: User, errors: dict) -> list[Customer]:
@@ -207,18 +225,25 @@ def _decide(loan: Loan, actor: User) -> None:
         raise Conflict(f"This loan is already {loan.status.value}.")
 
 
+def approval_refusal(loan: Loan, actor: User) -> str | None:
+    """Why `actor` may not approve `loan` (maker-checker, approval limit), or None when they may."""
+    if actor.id in (loan.created_by_id, loan.terms_set_by_id):
+        return ("You submitted this application or set its terms, so another person must approve it "
+                "(maker-checker).")
+    limits = current_app.config["APPROVAL_LIMITS"]
+    if actor.role.value not in limits:
+        return "Your role may not approve loans."
+    limit = limits[actor.role.value]
+    if limit is not None and loan.principal > Decimal(limit):
+        return f"This loan is above your approval limit of {Decimal(limit):,.2f}; ask an admin."
+    return None
+
+
 def approve(loan: Loan, *, actor: User) -> Loan:
     """Approve; the checker must not be the maker, and must hold a large enough approval limit."""
     _decide(loan, actor)
-    if actor.id in (loan.created_by_id, loan.terms_set_by_id):
-        raise Forbidden("You submitted this application or set its terms, so another person must approve it "
-                        "(maker-checker).")
-    limits = current_app.config["APPROVAL_LIMITS"]
-    if actor.role.value not in limits:
-        raise Forbidden("Your role may not approve loans.")
-    limit = limits[actor.role.value]
-    if limit is not None and loan.principal > Decimal(limit):
-        raise Forbidden(f"This loan is above your approval limit of {Decimal(limit):,.2f}; ask an admin.")
+    if (refusal := approval_refusal(loan, actor)) is not None:
+        raise Forbidden(refusal)
     loan.status, loan.decided_by_id, loan.decided_at = LoanStatus.APPROVED, actor.id, utcnow()
     db.session.flush()
     audit.record(actor, "loan.approve", "loan", loan.id, after={"status": "approved"})

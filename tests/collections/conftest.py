@@ -34,14 +34,14 @@ def make_loan():
     """An active loan whose oldest unpaid installment fell due `dpd` days ago with `overdue` owed on it."""
 
     def make(*, officer=None, caller=None, dpd: int = 0, overdue: str = "1000.00", location: str = "Nairobi",
-             status: LoanStatus = LoanStatus.DISBURSED, **customer):
+             status: LoanStatus = LoanStatus.DISBURSED, balance: str = "10000.00", **customer):
         customer = CustomerFactory(assigned_officer_id=officer.id if officer else None, location=location,
                                    **customer)
         day = today()
         loan = Loan(loan_number=f"LNQ{next(_numbers):06d}", customer_id=customer.id, principal=Decimal("10000.00"),
                     annual_rate=Decimal("12"), interest_method=InterestMethod.FLAT, frequency=Frequency.MONTHLY,
                     term_periods=2, application_date=day - timedelta(days=90), status=status,
-                    collector_id=caller.id if caller else None, principal_outstanding=Decimal("10000.00"),
+                    collector_id=caller.id if caller else None, principal_outstanding=Decimal(balance),
                     oldest_unpaid_due=day - timedelta(days=dpd) if dpd else day + timedelta(days=10))
         loan.installments = [
             Installment(number=1, due_date=loan.oldest_unpaid_due, principal_due=Decimal(overdue),

@@ -49,11 +49,11 @@ def test_loan_officers_and_borrowers_have_no_queue(make_user):
             work_queue(make_user(role), QueueFilters())
 
 
-def test_promises_come_first_then_broken_call_backs_new_arrears_and_arrears_by_age_and_amount(
+def test_promises_come_first_then_broken_call_backs_new_arrears_and_arrears_by_age_and_balance(
         teams, make_loan, log):
     caller = teams.caller_a
-    old_small = make_loan(caller=caller, dpd=60, overdue="500.00")
-    old_large = make_loan(caller=caller, dpd=60, overdue="900.00")
+    old_small = make_loan(caller=caller, dpd=60, overdue="500.00", balance="6000.00")
+    old_large = make_loan(caller=caller, dpd=60, overdue="900.00", balance="9000.00")
     older = make_loan(caller=caller, dpd=95, overdue="100.00")
     fresh = make_loan(caller=caller, dpd=3)
     callback = make_loan(caller=caller, dpd=40)

@@ -1,0 +1,158 @@
+"""Reading one loan's book: the list of loans, its schedule, payments with their allocations, its ledger
+entries and the disbursement receipt. Read-only; the money moves in loans and repayments."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from portal.models import (
+    Customer,
+    DisbursementChannel,
+    FeeMode,
+    Gl,
+    Installment,
+    JournalEntry,
+    Loan,
+    LoanStatus,
+    Payment,
+    PaymentAllocation,
+    Posting,
+    User,
+)
+from portal.models.base import db
+from portal.services import business_day, customers, loans, permissions, repayments
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.money import ZERO
+from portal.services.pagination import Page, paginate
+
+PER_PAGE = 25
+
+
+@dataclass
+class LoanListFilters:
+    status: str | None = None
+    search: str | None = None
+
+
+def listing(filters: LoanListFilters, *, actor: User, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Loans `actor` may see, newest first, with their customers: two queries."""
+    permissions.require(actor, "loan.view")
+    stmt = permissions.visible_loans(actor).join(Loan.customer).options(joinedload(Loan.customer))
+    if filters.status:
+        try:
+            stmt = stmt.where(Loan.status == LoanStatus(filters.status))
+        except ValueError:
+            raise ValidationFailed({"status": [f"Choose one of {', '.join(s.value for s in LoanStatus)}."]}) \
+                from None
+    if q := (filters.search or "").strip():
+        stmt = stmt.where(or_(Loan.loan_number.ilike(f"%{q}%"), Customer.name.ilike(f"%{q}%"),
+                              Customer.customer_code.ilike(f"%{q}%")))
+    return paginate(stmt.order_by(Loan.created_at.desc(), Loan.id.desc()), page, per_page)
+
+
+@dataclass
+class PaymentLine:
+    payment: Payment
+    recorded_by: User | None
+    allocations: list[PaymentAllocation]  # the set the payment's current entry applied, by installment
+
+
+@dataclass
+class LedgerLines:
+    entry: JournalEntry
+    postings: list[Posting]
+
+
+@dataclass
+class LoanBook:
+    loan: Loan
+    today: date
+    installments: list[tuple[Installment, str]]  # each with its state: paid, partial, overdue, pending
+    payments: list[PaymentLine]
+    entries: list[LedgerLines]
+    outstanding: Decimal      # as the ledger says
+    overdue: Decimal
+    days_past_due: int
+
+
+def _users(ids) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def ledger_entries(loan: Loan, *, actor: User) -> list[LedgerLines]:
+    """Every journal entry with a posting on this loan, oldest first, with the postings that concern it: the
+    loan's own and the customer's untagged ones (the cash or savings side), never another loan's from a batch."""
+    permissions.require(actor, "loan.view")
+    customers.ensure_visible(loan.customer, actor)
+    on_loan = select(Posting.entry_id).where(Posting.loan_id == loan.id)
+    postings = db.session.scalars(
+        select(Posting).join(Posting.entry).where(
+            Posting.entry_id.in_(on_loan),
+            or_(Posting.loan_id == loan.id, and_(Posting.loan_id.is_(None), Posting.customer_id == loan.customer_id)))
+        .options(contains_eager(Posting.entry)).order_by(JournalEntry.created_at, JournalEntry.id, Posting.id))
+    entries: dict[int, LedgerLines] = {}
+    for posting in postings:
+        entries.setdefault(posting.entry_id, LedgerLines(posting.entry, [])).postings.append(posting)
+    return list(entries.values())
+
+
+def payments(loan: Loan, *, actor: User) -> list[PaymentLine]:
+    """The payments applied to this loan (reversed ones too), newest first, with their allocations."""
+    stmt = (repayments.visible_payments(actor).where(Payment.loan_id == loan.id)
+            .options(selectinload(Payment.allocations).joinedload(PaymentAllocation.installment)))
+    found = list(db.session.scalars(stmt))
+    people = _users(p.recorded_by_id for p in found)
+    return [PaymentLine(p, people.get(p.recorded_by_id),
+                        sorted((a for a in p.allocations if a.entry_id == p.entry_id),
+                               key=lambda a: a.installment.number))
+            for p in found]
+
+
+def payment_on(loan: Loan, payment_id: int, *, actor: User) -> Payment:
+    """One payment applied to this loan (to reverse it, say)."""
+    payment = db.session.scalar(repayments.visible_payments(actor).where(Payment.id == payment_id,
+                                                                         Payment.loan_id == loan.id))
+    if payment is None:
+        raise NotFound("Payment not found on this loan.")
+    return payment
+
+
+def book(loan: Loan, *, actor: User) -> LoanBook:
+    """Everything the loan page shows about one loan (found with loans.get_visible)."""
+    permissions.require(actor, "loan.view")
+    customers.ensure_visible(loan.customer, actor)
+    today = business_day.today()
+    states = [(i, i.state(today)) for i in loan.installments]
+    overdue = sum((i.outstanding for i, state in states if state == "overdue"), ZERO)
+    return LoanBook(loan, today, states, payments(loan, actor=actor), ledger_entries(loan, actor=actor),
+                    loans.outstanding(loan), overdue, loan.days_past_due_on(today))
+
+
+@dataclass
+class DisbursementReceipt:
+    loan: Loan
+    principal: Decimal
+    fee: Decimal
+    fee_mode: FeeMode
+    paid_out: Decimal          # what left us for the borrower, read from the disbursement entry
+    channel: DisbursementChannel
+    entry_id: int
+    disbursed_at: datetime
+    disbursed_by: User | None
+
+
+def receipt(loan: Loan, *, actor: User) -> DisbursementReceipt | None:
+    """The disbursement of a loan as booked, or None if it has not been paid out."""
+    permissions.require(actor, "loan.view")
+    customers.ensure_visible(loan.customer, actor)
+    if loan.disbursement_entry_id is None:
+        return None
+    payout = db.session.scalars(select(Posting.amount).where(
+        Posting.entry_id == loan.disbursement_entry_id, Posting.gl.in_((Gl.CASH, Gl.CUSTOMER_DEPOSITS)))).all()
+    return DisbursementReceipt(loan, loan.principal, loan.fee_amount, loan.fee_mode, -sum(payout, ZERO),
+                               loan.disbursement_channel, loan.disbursement_entry_id, loan.disbursed_at,
+                               db.session.get(User, loan.disbursed_by_id) if loan.disbursed_by_id else None)
