@@ -4,6 +4,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from api import tokens
+from api.chamahub import kyc as chamahub_kyc
 from api.chamahub import routes as chamahub
 from api.chamahub.errors import SURFACE as CHAMAHUB
 from api.daraja import routes as daraja
@@ -15,10 +16,12 @@ from api.repaysync.errors import SURFACE as REPAYSYNC
 from api.request_log import init_request_log
 from api.sokocredit import lending as sokocredit_lending
 from api.sokocredit import routes as sokocredit
+from api.vault5 import admin as vault5_admin
 from api.vault5 import routes as vault5
 from api.vault5.errors import SURFACE as VAULT5
 
-SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, repaysync, repaysync_bulk, vault5, daraja]
+SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, chamahub_kyc,
+            repaysync, repaysync_bulk, vault5, vault5_admin, daraja]
 
 
 def register_api(app: Flask, api: Api) -> None:

@@ -4,17 +4,18 @@ import json
 from decimal import Decimal
 from functools import wraps
 
-from flask import g
+from flask import g, request
 from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import Surface, register_blueprint_surface
 from portal.extensions import csrf, limiter
 from portal.models import Role, User
-from portal.services import permissions
+from portal.services import documents, permissions
 
 
 class BaseSchema(Schema):
@@ -172,3 +173,18 @@ class RoleNames:
 
     def choices(self) -> list[str]:
         return [self.to_api(role) for role in Role]
+
+
+MULTIPART_SLACK = 64 * 1024  # a multipart body's own bytes around the file
+
+
+def document_size_cap(view):
+    """Refuse a body far past DOCUMENT_MAX_BYTES before reading it (the documents service checks the file)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        request.max_content_length = documents.max_bytes() + MULTIPART_SLACK
+        try:
+            return view(*args, **kwargs)
+        except RequestEntityTooLarge:
+            raise documents.too_large() from None
+    return wrapper

@@ -50,6 +50,9 @@ class Config:
 
     # Largest principal a customer may borrow at each KYC level (None: no ceiling).
     KYC_LOAN_LIMITS = {"tier_0": "10000", "tier_1": "50000", "tier_2": "500000", "tier_3": None}
+    # KYC level a loan needs before it is paid out: each tier and the principal above which it is needed.
+    # Checked again at disbursement, since a customer's level can change after the application.
+    KYC_DISBURSE_TIERS = {"tier_2": "50000", "tier_3": "500000"}
     # Largest principal each role may approve (None: any amount). Roles absent here may not approve.
     APPROVAL_LIMITS = {"manager": "500000", "admin": None}
 

@@ -1,6 +1,9 @@
 """Realistic Kenyan demo data: two teams of staff and customers across Nairobi's markets."""
 
+import io
 import random
+import struct
+import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -21,7 +24,18 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import arrears, business_day, customers, loans, products, promises, repayments, savings, users
+from portal.services import (
+    arrears,
+    business_day,
+    customers,
+    kyc,
+    loans,
+    products,
+    promises,
+    repayments,
+    savings,
+    users,
+)
 
 PASSWORD = "mkopo-demo-2026"
 
@@ -100,6 +114,7 @@ def seed(customer_count: int = 200, rng: random.Random | None = None) -> list[tu
     customer.kyc_status, customer.kyc_level = KycStatus.VERIFIED, KycLevel.TIER_1
     db.session.flush()
     _seed_lending(rng, made, [customer, *created])
+    _seed_kyc(created)
     return [(u, role.value) for u, _f, _l, role, _m in STAFF] + [("borrower.demo", "borrower (API only)")]
 
 
@@ -214,3 +229,60 @@ def _seed_collections(rng: random.Random, staff: dict, today: date) -> None:
                 next_call_date=None if late_seen % 6 == 0 else today))
     db.session.flush()
     promises.evaluate(today)
+
+
+def _png(width: int, height: int, bands: list[tuple[int, bytes]]) -> bytes:
+    """A small PNG of horizontal colour bands ((rows, RGB) each): enough to look like a scan on screen."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + rgb * width for count, rgb in bands for _ in range(count))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b""))
+
+
+def _pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with a few lines of text, cross-reference table and all."""
+    text = "BT /F1 14 Tf 40 150 Td 18 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = ["<</Type/Catalog/Pages 2 0 R>>", "<</Type/Pages/Kids[3 0 R]/Count 1>>",
+               "<</Type/Page/Parent 2 0 R/MediaBox[0 0 420 200]/Contents 4 0 R"
+               "/Resources<</Font<</F1 5 0 R>>>>>>",
+               f"<</Length {len(text)}>>stream\n{text}\nendstream", "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n{body}\nendobj\n".encode()
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += "".join(f"{o:010d} 00000 n \n" for o in offsets).encode()
+    return out + f"trailer<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
+
+
+ID_CARD = _png(168, 106, [(18, b"\x0b\x5d\x4b"), (70, b"\xe9\xe4\xd8"), (18, b"\xb0\x2a\x2a")])
+SELFIE = _png(96, 120, [(30, b"\xd9\xe8\xf2"), (60, b"\x8d\x5b\x3c"), (30, b"\x3a\x4a\x7a")])
+
+
+def _seed_kyc(people: list) -> None:
+    """Give the customers marked pending a KYC submission to review: ID card and selfie, a utility bill for some,
+    one ID number shared with another customer and one expired passport, so the queue shows its flags."""
+    pending = [c for c in people if c.kyc_status == KycStatus.PENDING]
+    now, today = utcnow(), business_day.today()
+    makers = [db.session.get(User, c.created_by_id) for c in pending]
+    # One ID number another customer holds, on a customer of the east team (so manager.east sees the flag too).
+    shared = next((n for n, m in enumerate(makers) if n and m.manager and m.manager.username == "manager.east"), 1)
+    for n, (customer, maker) in enumerate(zip(pending, makers, strict=True)):
+        number = people[0].national_id if n == shared else customer.national_id
+        uploads = [("national_id", number, ID_CARD, "id-front.png", date(2016, 3, 1), None),
+                   ("selfie", None, SELFIE, "selfie.png", None, None)]
+        if n % 3 == 0:
+            uploads.append(("proof_of_address", None, _pdf(["Kenya Power - electricity bill", customer.name,
+                                                            customer.location or "Nairobi"]),
+                            "kplc-bill.pdf", today - timedelta(days=20), None))
+        if n == 0:
+            uploads.append(("passport", f"AK{400000 + n}", ID_CARD, "passport.png", date(2014, 6, 1),
+                            today - timedelta(days=40)))
+        for kind, doc_number, data, filename, issued, expires in uploads:
+            kyc.upload(customer, doc_type=kind, filename=filename, content=io.BytesIO(data),
+                       document_number=doc_number, issue_date=issued, expiry_date=expires, actor=maker)
+        submission = kyc.submit(customer, actor=maker)
+        submission.created_at = now - timedelta(days=len(pending) - n, hours=n % 7)
+    db.session.flush()

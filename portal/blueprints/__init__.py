@@ -8,6 +8,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.collections import bp as collections_bp
     from portal.blueprints.customers import bp as customers_bp
     from portal.blueprints.dashboard import bp as dashboard_bp
+    from portal.blueprints.kyc import bp as kyc_bp
     from portal.blueprints.loans import bp as loans_bp
     from portal.blueprints.statements import bp as statements_bp
     from portal.blueprints.uploads import bp as uploads_bp
@@ -16,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(customers_bp, url_prefix="/portal/customers")
     app.register_blueprint(collections_bp, url_prefix="/portal/collections")
+    app.register_blueprint(kyc_bp, url_prefix="/portal/kyc")
     app.register_blueprint(loans_bp, url_prefix="/portal/loans")
     app.register_blueprint(uploads_bp, url_prefix="/portal/uploads")
     app.register_blueprint(statements_bp, url_prefix="/portal/statements")

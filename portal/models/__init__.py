@@ -17,6 +17,7 @@ from portal.models.interactions import (
     PromiseStatus,
 )
 from portal.models.jobs import Job, JobStatus
+from portal.models.kyc import KycSubmission, KycSubmissionStatus
 from portal.models.ledger import (
     DepositAccount,
     DepositKind,
@@ -78,6 +79,8 @@ __all__ = [
     "JournalEntry",
     "KycLevel",
     "KycStatus",
+    "KycSubmission",
+    "KycSubmissionStatus",
     "Loan",
     "LoanProduct",
     "LoanStatus",

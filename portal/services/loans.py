@@ -28,7 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import audit, customers, ledger, notifier, permissions, savings, schedules
+from portal.services import audit, customers, kyc, ledger, notifier, permissions, savings, schedules
 from portal.services.atomic import atomic
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.money import ZERO, parse_amount
@@ -271,6 +271,7 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
     """Pay the loan out, exactly once however often it is retried, and fix its schedule."""
     permissions.require(actor, "loan.disburse")
     customers.ensure_visible(loan.customer, actor)
+    kyc.require_tier_for_disbursement(loan)
     claimed = db.session.execute(update(Loan).where(Loan.id == loan.id, Loan.status == LoanStatus.APPROVED)
                                  .values(status=LoanStatus.DISBURSED)
                                  .execution_options(synchronize_session=False)).rowcount

@@ -21,6 +21,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "customer.assign": frozenset({A, M}),
     # Pick the officer while creating (a collection officer's own customers are theirs already).
     "customer.choose_officer": frozenset({A, M, LO}),
+    # Documents and KYC: borrowers for themselves (the visibility rules see to that), staff for their customers.
+    "document.upload": frozenset({A, M, LO, CO, B}),
+    "kyc.submit": frozenset({A, M, LO, CO, B}),
+    "kyc.review": frozenset({A, M}),
     "user.list": frozenset({A, M}),
     "user.create_staff": frozenset({A, M}),
     "apilog.view": frozenset({A}),

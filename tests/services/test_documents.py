@@ -78,7 +78,9 @@ def test_the_default_limit_is_five_megabytes(app):
 
 @pytest.mark.parametrize(("doc_type", "kind"), [
     ("national_id", DocumentKind.NATIONAL_ID), ("id_card", DocumentKind.NATIONAL_ID),
-    ("ID Card", DocumentKind.NATIONAL_ID), ("passport", DocumentKind.PASSPORT), ("kra_pin", DocumentKind.OTHER),
+    ("ID Card", DocumentKind.NATIONAL_ID), ("passport", DocumentKind.PASSPORT), ("kra_pin", DocumentKind.KRA_PIN),
+    ("driving_licence", DocumentKind.DRIVING_LICENCE), ("Driving-License", DocumentKind.DRIVING_LICENCE),
+    ("AADHAAR", DocumentKind.AADHAAR), ("pan_card", DocumentKind.PAN),
     ("business-permit", DocumentKind.BUSINESS_PERMIT), ("business_license", DocumentKind.BUSINESS_PERMIT),
     ("utility_bill", DocumentKind.PROOF_OF_ADDRESS), ("selfie", DocumentKind.SELFIE),
     ("bank_statement", DocumentKind.BANK_STATEMENT),
