@@ -15,12 +15,13 @@ from api.repaysync import routes as repaysync
 from api.repaysync.errors import SURFACE as REPAYSYNC
 from api.request_log import init_request_log
 from api.sokocredit import lending as sokocredit_lending
+from api.sokocredit import notifications as sokocredit_notifications
 from api.sokocredit import routes as sokocredit
 from api.vault5 import admin as vault5_admin
 from api.vault5 import routes as vault5
 from api.vault5.errors import SURFACE as VAULT5
 
-SURFACES = [microfinance, sokocredit, sokocredit_lending, chamahub, chamahub_kyc,
+SURFACES = [microfinance, sokocredit, sokocredit_lending, sokocredit_notifications, chamahub, chamahub_kyc,
             repaysync, repaysync_bulk, vault5, vault5_admin, daraja]
 
 

@@ -17,7 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(overrides)
     _init_logging()
 
-    from portal import cli, extensions, models
+    from portal import cli, extensions, models, realtime
     from portal.errors import register_error_handlers
 
     extensions.db.init_app(app)
@@ -31,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.limiter.init_app(app)
     extensions.jwt.init_app(app)
     _init_login(app)
+    realtime.init_app(app)  # Socket.IO: /notifications, pushed after commit
 
     from portal.blueprints import register_blueprints
 

@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.dashboard import bp as dashboard_bp
     from portal.blueprints.kyc import bp as kyc_bp
     from portal.blueprints.loans import bp as loans_bp
+    from portal.blueprints.notifications import bp as notifications_bp
     from portal.blueprints.statements import bp as statements_bp
     from portal.blueprints.uploads import bp as uploads_bp
 
@@ -21,6 +22,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(loans_bp, url_prefix="/portal/loans")
     app.register_blueprint(uploads_bp, url_prefix="/portal/uploads")
     app.register_blueprint(statements_bp, url_prefix="/portal/statements")
+    app.register_blueprint(notifications_bp, url_prefix="/portal/notifications")
 
     from portal.services.permissions import can
 
