@@ -1,14 +1,19 @@
 """001 SokoCredit routes: /auth/*, /api/users/change-password, /customers/*."""
 
-from functools import wraps
 
 from flask import current_app, g, request
 from flask.views import MethodView
 from marshmallow import RAISE
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from api import tokens
-from api.common import auth_rate_limit, auth_required, current_user, optional_auth, surface_blueprint
+from api.common import (
+    auth_rate_limit,
+    auth_required,
+    current_user,
+    document_size_cap,
+    optional_auth,
+    surface_blueprint,
+)
 from api.errors import api_error_response
 from api.openapi import operation_document
 from api.sokocredit import schemas
@@ -24,7 +29,6 @@ users_bp = surface_blueprint(SURFACE, "users", url_prefix="/api/users", descript
 customers_bp = surface_blueprint(SURFACE, "customers", url_prefix="/customers",
                                  description="001 SokoCredit: customers")
 BLUEPRINTS = [auth_bp, users_bp, customers_bp]
-MULTIPART_SLACK = 64 * 1024  # a multipart body's own bytes around the file
 
 
 def _tokens_body(user, access: str, refresh: str) -> dict:
@@ -283,22 +287,9 @@ class CustomerByIdView(MethodView):
         return {"message": "Customer deleted."}
 
 
-def _document_size_cap(view):
-    """Refuse a body far past the document limit before reading it (the service checks the file itself)."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        request.max_content_length = documents.max_bytes() + MULTIPART_SLACK
-        try:
-            return view(*args, **kwargs)
-        except RequestEntityTooLarge:
-            raise documents.too_large() from None
-    return wrapper
-
-
 @customers_bp.route("/<int:customer_id>/upload")
 class CustomerUploadView(MethodView):
-    decorators = [auth_required(), _document_size_cap]
+    decorators = [auth_required(), document_size_cap]
 
     @customers_bp.arguments(schemas.DocumentUploadSchema, location="form", content_type="multipart/form-data")
     @customers_bp.response(201, schemas.DocumentSchema)

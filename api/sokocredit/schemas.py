@@ -163,9 +163,9 @@ class DocumentUploadSchema(BaseSchema):
     """multipart/form-data; the file is read from the request's files (webargs reads one location each)."""
 
     doc_type = fields.String(required=True, metadata={
-        "description": "national_id (or id, id_card), passport, selfie (or photo), business_permit "
-                       "(or business_license), proof_of_address (or utility_bill), bank_statement "
-                       "(or mpesa_statement), other (also kra_pin, driving_licence)"})
+        "description": "national_id (or id, id_card), passport, driving_licence, kra_pin, aadhaar, pan, "
+                       "selfie (or photo), business_permit (or business_license), proof_of_address "
+                       "(or utility_bill), bank_statement (or mpesa_statement), other"})
     file = Upload(metadata={"description": "JPEG, PNG or PDF (checked by content), at most "
                                                     "DOCUMENT_MAX_BYTES (5 MB unless configured)"})
 

@@ -46,10 +46,7 @@ class CustomerFilterForm(FlaskForm):
                                         SelectChoice("name", "Name A-Z")])
 
 
-DOCUMENT_LABELS = {DocumentKind.NATIONAL_ID: "National ID", DocumentKind.PASSPORT: "Passport",
-                   DocumentKind.SELFIE: "Selfie", DocumentKind.BUSINESS_PERMIT: "Business permit",
-                   DocumentKind.PROOF_OF_ADDRESS: "Proof of address", DocumentKind.BANK_STATEMENT: "Bank statement",
-                   DocumentKind.OTHER: "Other"}
+DOCUMENT_LABELS = {kind: kind.label for kind in DocumentKind}
 
 
 class DocumentUploadForm(FlaskForm):
