@@ -6,7 +6,6 @@ works in its own schema, mkopo_bench_collections, dropped and rebuilt each run (
 
 import argparse
 import csv
-import http.client
 import importlib
 import io
 import json
@@ -14,10 +13,7 @@ import os
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -28,6 +24,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from bench import collections_data as data
+from bench import serving
 from portal import create_app
 from portal.models import User
 from portal.models.base import db
@@ -35,7 +32,6 @@ from portal.services import bulk_upload, business_day, customers
 
 SCHEMA = "mkopo_bench_collections"
 SECRET_KEY = "bench-collections-" + "s" * 40
-ROOT = Path(__file__).resolve().parent.parent
 MEDIAN_TARGET_MS = 50
 UPLOAD_COLUMNS = ["customer_code", "name", "phone", "email", "address_line_1", "address_line_2", "city", "state",
                   "pincode", "date_of_birth"]
@@ -322,81 +318,31 @@ def bench_upload(app, url: str, staff: data.Staff, count: int) -> list[tuple]:
 
 # --- c: under gunicorn, beside a bare Flask endpoint ---------------------------------------------------------
 
-def gunicorn(app_path: str, port: int, url: str, log: Path) -> subprocess.Popen:
-    """gunicorn -w 2 -k sync serving `app_path`, its output (the app's error log included) into `log`."""
-    env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_SECRET_KEY": SECRET_KEY}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b",
-                                 f"127.0.0.1:{port}", "--log-level", "warning", app_path],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    for _ in range(600):  # a minute: on a busy machine importing the app takes a while
-        if proc.poll() is not None:
-            break
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/")
-            conn.getresponse().read()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"gunicorn for {app_path} did not start:\n{log.read_text()[-3000:]}")
-
-
-def fetch(port: int, path: str, headers: dict) -> tuple[int, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    body = response.read()
-    conn.close()
-    return response.status, body
-
-
-def load(port: int, path: str, headers: dict, n: int, clients: int = 4) -> float:
-    """`n` GETs from `clients` threads (a new connection each: sync workers close them); requests per second."""
-    failures = []
-
-    def worker(share: int):
-        for _ in range(share):
-            status, _ = fetch(port, path, headers)
-            if status != 200:
-                failures.append(status)
-
-    threads = [threading.Thread(target=worker, args=(n // clients,)) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    if failures:
-        raise RuntimeError(f"{len(failures)} requests to {path} failed: {sorted(set(failures))}")
-    return (n // clients * clients) / elapsed
-
-
 def bench_served(app, url: str, staff: data.Staff, requests: int, workdir: Path) -> list[tuple]:
     bearer = {"Authorization": f"Bearer {api_token(app, staff.loan_officers[0])}"}
     mkopo_path, bare_path = "/api/customers/?page_size=50", "/bare/customers"
+    env = {"BENCH_DATABASE_URL": url, "BENCH_SECRET_KEY": SECRET_KEY}
+
+    def get_mkopo() -> int:
+        return serving.request(18091, "GET", mkopo_path, bearer)[0]
+
+    def get_bare() -> int:
+        return serving.request(18092, "GET", bare_path, {})[0]
+
     mkopo = bare = None
     try:
-        mkopo = gunicorn("bench.collections_serve:app", 18091, url, workdir / "mkopo.log")
-        bare = gunicorn("bench.bare_customers:app", 18092, url, workdir / "bare.log")
-        status, body = fetch(18091, mkopo_path, bearer)
-        _, bare_body = fetch(18092, bare_path, {})
+        mkopo = serving.gunicorn("bench.collections_serve:app", 18091, env, workdir / "mkopo.log")
+        bare = serving.gunicorn("bench.bare_customers:app", 18092, env, workdir / "bare.log")
+        status, body = serving.request(18091, "GET", mkopo_path, bearer)
+        _, bare_body = serving.request(18092, "GET", bare_path, {})
         if status != 200 or [c["id"] for c in json.loads(body)] != [c["id"] for c in json.loads(bare_body)]:
             raise RuntimeError(f"Mkopo and the bare endpoint disagree ({status}): {body[:200]!r}")
-        load(18091, mkopo_path, bearer, 40)  # warm both workers of each
-        load(18092, bare_path, {}, 40)
-        served = load(18091, mkopo_path, bearer, requests)
-        yardstick = load(18092, bare_path, {}, requests)
+        serving.load(get_mkopo, 40, 200, mkopo_path)  # warm both workers of each
+        serving.load(get_bare, 40, 200, bare_path)
+        served = serving.load(get_mkopo, requests, 200, mkopo_path)
+        yardstick = serving.load(get_bare, requests, 200, bare_path)
     finally:
-        for proc in (mkopo, bare):
-            if proc is not None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        serving.stop(mkopo, bare)
     ratio = served / yardstick
     # Mkopo answers 200 even when it cannot write the request's log row; its error log says so.
     lost = (workdir / "mkopo.log").read_text().count("could not write the API log row")

@@ -44,8 +44,21 @@ def hx_event(event: str, detail=None):
     return hx_trigger(make_response("", 204), event, detail)
 
 
+def hx_event_or_redirect(event: str, url: str):
+    """After a change made from a list: fire `event` for HTMX (the list reloads itself), else go to `url`."""
+    return hx_event(event) if request.htmx else hx_redirect(url)
+
+
 def hx_retarget(response, selector: str, swap: str = "outerHTML"):
     """Swap this answer into `selector` (an error status would otherwise go to #flashes, see base.html)."""
     response.headers["HX-Retarget"] = selector
     response.headers["HX-Reswap"] = swap
+    return response
+
+
+def hx_refusal_in_place(response, selector: str):
+    """Swap a refusal (an error status other than 422's form errors) into `selector`, where the buttons were,
+    rather than into the flashes."""
+    if response.status_code >= 400 and response.status_code != 422:
+        hx_retarget(response, selector)
     return response

@@ -17,6 +17,7 @@ from portal.extensions import limiter
 from portal.models import Role
 from portal.models.base import db as _db
 from tests import factories
+from tests.pages import HX
 
 
 def _fresh_postgres(url: str) -> str:
@@ -127,6 +128,19 @@ def csrf_token(client):
         assert match, f"no CSRF token on {path}"
         return match.group(1) or match.group(2)
     return token
+
+
+@pytest.fixture
+def post(client, csrf_token):
+    """POST a portal form as HTMX does (the CSRF token in the header, as base.html sends it); htmx=False for a
+    plain browser post."""
+
+    def send(path: str, data: dict | None = None, *, htmx: bool = True, **kwargs):
+        headers = {"X-CSRFToken": csrf_token("/portal/")}
+        if htmx:
+            headers.update(HX)
+        return client.post(path, data=data or {}, headers=headers, **kwargs)
+    return send
 
 
 @pytest.fixture

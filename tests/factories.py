@@ -1,9 +1,12 @@
 """factory-boy factories over the test's session."""
 
+from datetime import date
+from decimal import Decimal
+
 import factory
 from werkzeug.security import generate_password_hash
 
-from portal.models import Customer, Role, User
+from portal.models import Customer, Frequency, InterestMethod, Loan, LoanStatus, Role, User
 from portal.models.base import db
 
 PASSWORD = "Passw0rd!"
@@ -40,3 +43,19 @@ class CustomerFactory(Base):
     account_number = factory.Sequence(lambda n: f"test{n}")
     name = factory.Faker("name")
     phone = factory.Sequence(lambda n: f"+2547{n % 10**8:08d}")
+
+
+class LoanFactory(Base):
+    """A disbursed loan as a row only (no schedule, no ledger): for tests that need a loan to point at."""
+
+    class Meta:
+        model = Loan
+
+    loan_number = factory.Sequence(lambda n: f"LNF{n:07d}")
+    principal = Decimal("5000.00")
+    annual_rate = Decimal("12")
+    interest_method = InterestMethod.FLAT
+    frequency = Frequency.MONTHLY
+    term_periods = 6
+    application_date = factory.LazyFunction(date.today)
+    status = LoanStatus.DISBURSED

@@ -30,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.filters["phone"] = _format_phone
     app.jinja_env.filters["money"] = _format_money
+    app.jinja_env.filters["day"] = _format_day
     app.jinja_env.filters["local"] = _format_local
 
 
@@ -43,6 +44,10 @@ def _format_phone(e164: str | None) -> str:
 
 def _format_money(amount) -> str:
     return "" if amount is None else f"{amount:,.2f}"
+
+
+def _format_day(value) -> str:
+    return "—" if value is None else value.strftime("%d %b %Y")
 
 
 def _format_local(moment, fmt: str = "%d %b %Y %H:%M") -> str:

@@ -8,10 +8,9 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from portal.models import Customer, Interaction, Loan, Payment, User
+from portal.models import Customer, Installment, Interaction, Loan, Payment, User
 from portal.models.base import db
-from portal.services import customers, loans, permissions, repayments
-from portal.services.money import ZERO
+from portal.services import customers, loan_book, loans, permissions, repayments
 from portal.services.pagination import Page, paginate
 
 LOANS_PER_PAGE = 10
@@ -21,6 +20,7 @@ ROWS_PER_PAGE = 25
 @dataclass
 class LoanPosition:
     loan: Loan
+    schedule: list[tuple[Installment, str]]  # each installment with its state: paid, partial, overdue, pending
     outstanding: Decimal  # what the schedule says is still owed
     overdue: Decimal      # of which past its due date
     days_past_due: int
@@ -36,8 +36,8 @@ def loan_positions(customer: Customer, *, actor: User, today: date, page: int = 
 
 
 def _position(loan: Loan, today: date) -> LoanPosition:
-    overdue = sum((i.outstanding for i in loan.installments if i.state(today) == "overdue"), ZERO)
-    return LoanPosition(loan, loan.outstanding_balance, overdue, loan.days_past_due_on(today))
+    states, overdue = loan_book.schedule(loan, today)
+    return LoanPosition(loan, states, loan.outstanding_balance, overdue, loan.days_past_due_on(today))
 
 
 def payments(customer: Customer, *, actor: User, page: int = 1) -> Page:

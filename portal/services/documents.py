@@ -68,6 +68,11 @@ def size_text(size: int) -> str:
     return f"{size} bytes"
 
 
+def accepted() -> str:
+    """What an upload may be, as a form's hint puts it."""
+    return f"JPEG, PNG or PDF, at most {size_text(max_bytes())}"
+
+
 def too_large() -> ValidationFailed:
     return ValidationFailed({"file": [f"A document may be at most {size_text(max_bytes())}."]})
 

@@ -136,6 +136,13 @@ def _visible(stmt, actor: User):
     return stmt if where is None else stmt.where(where)
 
 
+def _containing(stmt, search: str | None, *columns):
+    """`stmt` limited to rows where any of `columns` contains `search` (all rows for a blank search)."""
+    if search := (search or "").strip():
+        stmt = stmt.where(or_(*(column.ilike(f"%{search}%") for column in columns)))
+    return stmt
+
+
 def _codes(others: Iterable[tuple[int, str]]) -> str:
     others = sorted(set(others))
     shown = ", ".join(code for _id, code in others[:5])
@@ -201,10 +208,7 @@ def queue(*, actor: User, page: int = 1, per_page: int = PER_PAGE, search: str |
     stmt = (select(KycSubmission).join(KycSubmission.customer)
             .where(KycSubmission.status == KycSubmissionStatus.PENDING))
     stmt = _visible(stmt, actor)
-    if search := (search or "").strip():
-        like = f"%{search}%"
-        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.customer_code.ilike(like),
-                              Customer.national_id.ilike(like), Customer.phone.ilike(like)))
+    stmt = _containing(stmt, search, Customer.name, Customer.customer_code, Customer.national_id, Customer.phone)
     found = paginate(_with_context(stmt).order_by(KycSubmission.created_at, KycSubmission.id), page, per_page)
     flags = flags_for(found.items)
     found.items = [Review(s, flags[s.id]) for s in found.items]
@@ -266,6 +270,19 @@ def _chosen(submission: KycSubmission, refs: Iterable, errors: dict) -> list[Cus
     return list(chosen.values())
 
 
+def _already_decided(submission: KycSubmission) -> Conflict:
+    return Conflict(f"This KYC submission has already been {submission.status.value}.")
+
+
+def _deciding(submission: KycSubmission, actor: User) -> Customer:
+    """The submission's customer, once `actor` may decide on it and it is still waiting for a decision."""
+    permissions.require(actor, "kyc.review")
+    customers.ensure_visible(submission.customer, actor)
+    if submission.status != KycSubmissionStatus.PENDING:
+        raise _already_decided(submission)
+    return submission.customer
+
+
 def _claim(submission: KycSubmission, status: KycSubmissionStatus, actor: User, **values) -> None:
     """Decide the submission once, however many reviewers press at the same moment."""
     claimed = db.session.execute(
@@ -275,7 +292,7 @@ def _claim(submission: KycSubmission, status: KycSubmissionStatus, actor: User, 
         .execution_options(synchronize_session=False)).rowcount
     db.session.refresh(submission)
     if claimed != 1:
-        raise Conflict(f"This KYC submission has already been {submission.status.value}.")
+        raise _already_decided(submission)
 
 
 def _tell(customer: Customer, kind: str, title: str, message: str) -> None:
@@ -287,11 +304,7 @@ def approve(submission: KycSubmission, *, kyc_level, approved_documents: Iterabl
             actor: User) -> KycSubmission:
     """Verify the customer at `kyc_level` (tier_1 to tier_3) on the documents accepted; the submission's
     other documents are rejected. At least one accepted document proves identity; none may have expired."""
-    permissions.require(actor, "kyc.review")
-    customer = submission.customer
-    customers.ensure_visible(customer, actor)
-    if submission.status != KycSubmissionStatus.PENDING:
-        raise Conflict(f"This KYC submission has already been {submission.status.value}.")
+    customer = _deciding(submission, actor)
     errors: dict[str, list[str]] = {}
     level = next((t for t in TIERS if t.value == str(kyc_level or "").strip().lower()), None)
     if level is None:
@@ -331,11 +344,7 @@ def reject(submission: KycSubmission, *, reason: str | None, notes: str | None =
            actor: User) -> KycSubmission:
     """Refuse the submission with a reason (and notes: what to do next), both told to the customer.
     A customer verified before keeps the level they had."""
-    permissions.require(actor, "kyc.review")
-    customer = submission.customer
-    customers.ensure_visible(customer, actor)
-    if submission.status != KycSubmissionStatus.PENDING:
-        raise Conflict(f"This KYC submission has already been {submission.status.value}.")
+    customer = _deciding(submission, actor)
     errors: dict[str, list[str]] = {}
     reason = _text(reason, REASON_LIMIT, "reason", errors)
     if "reason" not in errors and (reason is None or len(reason) < 3):
@@ -430,10 +439,8 @@ def document_listing(*, actor: User, kinds: Iterable[DocumentKind] | None = None
     stmt = _visible(select(CustomerDocument).join(CustomerDocument.customer), actor)
     if kinds is not None:
         stmt = stmt.where(CustomerDocument.kind.in_(list(kinds)))
-    if search := (search or "").strip():
-        like = f"%{search}%"
-        stmt = stmt.where(or_(CustomerDocument.document_number.ilike(like), CustomerDocument.filename.ilike(like),
-                              Customer.name.ilike(like), Customer.customer_code.ilike(like)))
+    stmt = _containing(stmt, search, CustomerDocument.document_number, CustomerDocument.filename, Customer.name,
+                       Customer.customer_code)
     stmt = stmt.options(contains_eager(CustomerDocument.customer))
     return paginate(stmt.order_by(*order), page, per_page, MAX_PER_PAGE)
 
@@ -446,10 +453,7 @@ def submission_listing(*, actor: User, status: KycSubmissionStatus | None = None
     stmt = _visible(select(KycSubmission).join(KycSubmission.customer), actor)
     if status is not None:
         stmt = stmt.where(KycSubmission.status == status)
-    if search := (search or "").strip():
-        like = f"%{search}%"
-        stmt = stmt.where(or_(Customer.name.ilike(like), Customer.customer_code.ilike(like),
-                              KycSubmission.reason.ilike(like)))
+    stmt = _containing(stmt, search, Customer.name, Customer.customer_code, KycSubmission.reason)
     return paginate(_with_context(stmt).order_by(*order), page, per_page, MAX_PER_PAGE)
 
 
@@ -467,10 +471,7 @@ def users_with_kyc(*, actor: User, search: str | None = None, role: Role | None 
     stmt = permissions.visible_users(actor)
     if role is not None:
         stmt = stmt.where(User.role == role)
-    if search := (search or "").strip():
-        like = f"%{search}%"
-        stmt = stmt.where(or_(User.username.ilike(like), User.email.ilike(like), User.phone.ilike(like),
-                              User.first_name.ilike(like), User.last_name.ilike(like)))
+    stmt = _containing(stmt, search, User.username, User.email, User.phone, User.first_name, User.last_name)
     if kyc_status is not None:
         stmt = stmt.where(User.id.in_(select(Customer.user_id).where(Customer.kyc_status == kyc_status)))
     found = paginate(stmt.order_by(User.id), page, per_page, MAX_PER_PAGE)

@@ -121,13 +121,18 @@ def payment_on(loan: Loan, payment_id: int, *, actor: User) -> Payment:
     return payment
 
 
+def schedule(loan: Loan, today: date) -> tuple[list[tuple[Installment, str]], Decimal]:
+    """Each installment of `loan` with its state on `today`, and what the overdue ones still owe."""
+    states = [(i, i.state(today)) for i in loan.installments]
+    return states, sum((i.outstanding for i, state in states if state == "overdue"), ZERO)
+
+
 def book(loan: Loan, *, actor: User) -> LoanBook:
     """Everything the loan page shows about one loan (found with loans.get_visible)."""
     permissions.require(actor, "loan.view")
     customers.ensure_visible(loan.customer, actor)
     today = business_day.today()
-    states = [(i, i.state(today)) for i in loan.installments]
-    overdue = sum((i.outstanding for i, state in states if state == "overdue"), ZERO)
+    states, overdue = schedule(loan, today)
     return LoanBook(loan, today, states, payments(loan, actor=actor), ledger_entries(loan, actor=actor),
                     loans.outstanding(loan), overdue, loan.days_past_due_on(today))
 

@@ -5,7 +5,6 @@ answered as not found, whatever the actor's role, so its existence is not disclo
 A page costs two queries whatever its length: the counts (total and unread in one) and the rows.
 """
 
-import math
 from dataclasses import dataclass
 
 from flask import current_app
@@ -15,32 +14,18 @@ from portal.models import Notification, User
 from portal.models.base import db, utcnow
 from portal.services import notifier
 from portal.services.errors import Forbidden, NotFound, ValidationFailed
+from portal.services.pagination import MAX_PER_PAGE, Page, paginate
 
 PER_PAGE = 20
-MAX_PER_PAGE = 100
 TITLE_LIMIT, MESSAGE_LIMIT = 160, 2000
 TEST_KIND = "test"
 
 
-@dataclass(frozen=True)
-class NotificationPage:
-    items: list[Notification]
-    total: int  # of the listing asked for (all, or unread only)
-    unread: int  # of the user's notifications, whatever the filter
-    page: int
-    per_page: int
+@dataclass
+class NotificationPage(Page):
+    """A Page whose `total` counts the listing asked for (all, or unread only)."""
 
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
+    unread: int = 0  # of the user's notifications, whatever the filter
 
 
 def _own(actor: User):
@@ -49,15 +34,14 @@ def _own(actor: User):
 
 def listing(*, actor: User, page: int = 1, per_page: int = PER_PAGE, unread_only: bool = False) -> NotificationPage:
     """The actor's notifications, newest first, one page of them."""
-    page, per_page = max(1, page), min(max(1, per_page), MAX_PER_PAGE)
     total, unread = db.session.execute(
         select(func.count(), func.count(case((Notification.read_at.is_(None), 1)))).where(_own(actor))).one()
     stmt = select(Notification).where(_own(actor))
     if unread_only:
         stmt, total = stmt.where(Notification.read_at.is_(None)), unread
-    items = list(db.session.scalars(stmt.order_by(Notification.created_at.desc(), Notification.id.desc())
-                                    .limit(per_page).offset((page - 1) * per_page)))
-    return NotificationPage(items, total, unread, page, per_page)
+    found = paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), page, per_page,
+                     MAX_PER_PAGE, total=total)
+    return NotificationPage(found.items, found.total, found.page, found.per_page, unread)
 
 
 def unread_count(*, actor: User) -> int:

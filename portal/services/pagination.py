@@ -32,8 +32,11 @@ class Page:
         return self.page > 1
 
 
-def paginate(stmt: Select, page: int, per_page: int, max_per_page: int = MAX_PER_PAGE) -> Page:
+def paginate(stmt: Select, page: int, per_page: int, max_per_page: int = MAX_PER_PAGE,
+             total: int | None = None) -> Page:
+    """One page of `stmt`; a caller that has counted the rows already passes `total` and saves the COUNT."""
     page, per_page = max(1, page), min(max(1, per_page), max_per_page)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if total is None:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)

@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from flask_migrate import upgrade
@@ -24,12 +25,21 @@ def live_server(tmp_path_factory):
         upgrade()
         demo.seed(customer_count=120)  # enough borrowers for loans in arrears
         db.session.commit()
+    with serving(app) as url:
+        yield url
+
+
+@contextmanager
+def serving(app):
+    """`app` served from a thread on a free port of 127.0.0.1; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +58,33 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextmanager
+def _screen(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    with _screen(browser, 1280, 900) as page:
+        yield page
+
+
+@pytest.fixture
+def phone(browser):
+    """A page on a phone-sized screen."""
+    with _screen(browser, 390, 844) as page:
+        yield page
+
+
+def fits_width(page) -> bool:
+    """Nothing to scroll sideways: the page is no wider than the screen."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def sign_in(page, base_url: str, username: str) -> None:

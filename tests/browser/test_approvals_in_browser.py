@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fits_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -53,18 +53,15 @@ def test_a_manager_approves_one_application_and_rejects_another(page, live_serve
     expect(page.get_by_test_id("loan-status")).to_have_text("approved")
 
 
-def test_the_inbox_fits_a_phone_screen(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    sign_in(page, live_server, "manager.east")
-    page.goto(f"{live_server}/portal/loans/approvals")
-    rows = page.locator("tr[data-loan]")
+def test_the_inbox_fits_a_phone_screen(phone, live_server):
+    sign_in(phone, live_server, "manager.east")
+    phone.goto(f"{live_server}/portal/loans/approvals")
+    rows = phone.locator("tr[data-loan]")
     expect(rows.first.locator('td[data-label="Amount"]')).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    _open(page, rows.first)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    page.goto(f"{live_server}/portal/loans/?status=disbursed")  # and a loan's page, receipt and schedule
-    page.locator("tr[data-loan] a").first.click()
-    expect(page.get_by_test_id("receipt")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    context.close()
+    assert fits_width(phone)
+    _open(phone, rows.first)
+    assert fits_width(phone)
+    phone.goto(f"{live_server}/portal/loans/?status=disbursed")  # and a loan's page, receipt and schedule
+    phone.locator("tr[data-loan] a").first.click()
+    expect(phone.get_by_test_id("receipt")).to_be_visible()
+    assert fits_width(phone)

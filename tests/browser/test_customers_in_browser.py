@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fits_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,12 +38,9 @@ def test_create_customer_with_invalid_phone_then_fix_it(page, live_server):
     expect(page.get_by_text("created.")).to_be_visible()
 
 
-def test_phone_sized_screen_shows_the_customer_list_as_cards(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    sign_in(page, live_server, "caller.achieng")
-    page.goto(f"{live_server}/portal/customers/")
-    first_row = page.locator("table.table-stack tbody tr").first
+def test_phone_sized_screen_shows_the_customer_list_as_cards(phone, live_server):
+    sign_in(phone, live_server, "caller.achieng")
+    phone.goto(f"{live_server}/portal/customers/")
+    first_row = phone.locator("table.table-stack tbody tr").first
     expect(first_row.locator('td[data-label="Phone"]')).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    context.close()
+    assert fits_width(phone)

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fits_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -63,16 +63,13 @@ def test_a_manager_approves_a_kyc_submission_with_a_tier_and_rejects_another(pag
     expect(page.get_by_test_id("kyc-status")).to_have_text("verified, tier 2")
 
 
-def test_the_kyc_queue_fits_a_phone_screen(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    sign_in(page, live_server, "manager.west")
-    page.goto(f"{live_server}/portal/kyc/")
-    rows = page.locator("tr[data-submission]")
+def test_the_kyc_queue_fits_a_phone_screen(phone, live_server):
+    sign_in(phone, live_server, "manager.west")
+    phone.goto(f"{live_server}/portal/kyc/")
+    rows = phone.locator("tr[data-submission]")
     expect(rows.first.locator('td[data-label="Submitted"]')).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    _, panel = _open(page, page.locator("tr[data-submission]", has_text="ID number held by another customer"))
+    assert fits_width(phone)
+    _, panel = _open(phone, phone.locator("tr[data-submission]", has_text="ID number held by another customer"))
     expect(panel.locator("figure").first).to_be_visible()
     expect(panel.get_by_test_id("flags")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    context.close()
+    assert fits_width(phone)

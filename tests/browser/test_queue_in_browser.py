@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import fits_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -36,14 +36,11 @@ def test_a_calling_agent_works_the_queue_without_a_page_reload(page, live_server
     assert page.evaluate("window.__same_page") is True
 
 
-def test_the_queue_fits_a_phone_screen(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    sign_in(page, live_server, "collector.njeri")
-    first = page.locator("tr[data-loan]").first
+def test_the_queue_fits_a_phone_screen(phone, live_server):
+    sign_in(phone, live_server, "collector.njeri")
+    first = phone.locator("tr[data-loan]").first
     expect(first.locator('td[data-label="Phone"] a')).to_have_attribute("href", re.compile(r"^tel:\+254"))
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    context.close()
+    assert fits_width(phone)
 
 
 def test_a_manager_sees_the_team_board(page, live_server):

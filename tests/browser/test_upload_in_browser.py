@@ -1,18 +1,15 @@
 """Real-browser run of the bulk upload: a CSV with one bad row is previewed with that row reported, then
 imported a chunk per request behind the progress bar."""
 
-import threading
-
 import pytest
 from flask_migrate import upgrade
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from portal import create_app, demo
 from portal.models import Role
 from portal.models.base import db
 from portal.services import users
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import serving, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +28,8 @@ def upload_server(tmp_path_factory):
         users.create(users.NewUser(username="uploader", password=demo.PASSWORD, role=Role.LOAN_OFFICER,
                                    first_name="Upa", last_name="Loader"), actor=None, by_system=True)
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 def test_upload_a_csv_with_one_bad_row_and_see_it_reported(page, upload_server):

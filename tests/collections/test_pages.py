@@ -13,9 +13,8 @@ from portal.services import interactions
 from portal.services.business_day import today
 from portal.services.errors import ValidationFailed
 from tests.factories import PASSWORD
+from tests.pages import HX
 from tests.queries import count_queries
-
-HX = {"HX-Request": "true"}
 
 
 def test_an_agent_signs_in_to_their_queue(client, csrf_token, teams, make_loan):

@@ -10,22 +10,7 @@ from sqlalchemy import select
 from portal.models import CustomerDocument, KycLevel, KycStatus, KycSubmissionStatus
 from portal.models.base import db
 from tests.kyc.conftest import EXE, PDF, PNG
-
-HX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.get_data(as_text=True))
-
-
-@pytest.fixture
-def post(client, csrf_token):
-    def send(path: str, data: dict | None = None, *, htmx: bool = True, **kwargs):
-        headers = {"X-CSRFToken": csrf_token("/portal/")}
-        if htmx:
-            headers.update(HX)
-        return client.post(path, data=data or {}, headers=headers, **kwargs)
-    return send
+from tests.pages import HX, text
 
 
 def test_the_queue_lists_pending_submissions_with_their_flags(client, login_as, staff, make_customer, submitted):

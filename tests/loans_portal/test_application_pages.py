@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from portal.models import KycLevel, Loan, LoanStatus, Role
 from portal.models.base import db
-from tests.loans_portal.conftest import HX, START, text
+from tests.loans_portal.conftest import START
+from tests.pages import HX, text
 
 NEW = "/portal/loans/new"
 

@@ -9,7 +9,8 @@ from portal.models import DisbursementChannel, Interaction, InteractionKind, Kyc
 from portal.models.base import db
 from portal.services import approvals, loans, repayments
 from portal.services.errors import Forbidden
-from tests.loans_portal.conftest import HX, START, text
+from tests.loans_portal.conftest import START
+from tests.pages import HX, text
 from tests.queries import count_queries
 
 D = Decimal

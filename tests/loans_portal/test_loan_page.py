@@ -19,7 +19,8 @@ from portal.models import (
 )
 from portal.models.base import db
 from portal.services import arrears, business_day, loan_book, loans, repayments, savings
-from tests.loans_portal.conftest import HX, START, text
+from tests.loans_portal.conftest import START
+from tests.pages import HX, text
 
 D = Decimal
 

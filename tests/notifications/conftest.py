@@ -8,8 +8,6 @@ from portal.models.base import db
 from portal.realtime import NAMESPACE
 from portal.services import notifier
 
-HX = {"HX-Request": "true"}
-
 
 @pytest.fixture
 def notify():
@@ -63,15 +61,3 @@ def access_token(app):
         db.session.commit()
         return access
     return token
-
-
-@pytest.fixture
-def post(client, csrf_token):
-    """POST from the portal, with the session's CSRF token (as HTMX by default)."""
-
-    def send(path: str, data: dict | None = None, *, htmx: bool = True):
-        headers = {"X-CSRFToken": csrf_token("/portal/")}
-        if htmx:
-            headers.update(HX)
-        return client.post(path, data=data or {}, headers=headers)
-    return send

@@ -1,19 +1,12 @@
 """The notifications centre and the navbar badge: the signed-in user's notifications only, mark read, mark all
 read and delete (asked to confirm), each telling the badge to refresh; the badge polls as a fallback."""
 
-import re
-
 import pytest
 from sqlalchemy import select
 
 from portal.models import Notification, Role
 from portal.models.base import db
-
-from .conftest import HX
-
-
-def text(response) -> str:
-    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+from tests.pages import HX, text
 
 
 def test_the_centre_lists_the_signed_in_users_notifications(client, login_as, alice, bob, notify):

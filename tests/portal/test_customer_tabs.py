@@ -27,9 +27,9 @@ from portal.models import (
 from portal.models.base import db
 from portal.models.interactions import Interaction
 from tests.factories import CustomerFactory
+from tests.pages import HX
 
 TABS = ("profile", "loans", "repayments", "interactions", "documents")
-HX = {"HX-Request": "true"}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 START = date.today() - timedelta(days=75)
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from portal.models import AuditLog, Customer, Role
 from portal.models.base import db
+from tests.pages import HX
 
-HX = {"HX-Request": "true"}
 CSV = ("name,phone,date_of_birth\nAmina Preview,0712 000 001,1990-01-01\nBad Phone,12345,\n"
        "Chege Preview,,01/02/1990\nDeka Preview,0712 000 004,\n")
 

@@ -19,12 +19,8 @@ from werkzeug.datastructures import FileStorage
 
 from portal.models import (
     Customer,
-    Frequency,
     Interaction,
     InteractionKind,
-    InterestMethod,
-    Loan,
-    LoanStatus,
     PromiseStatus,
     Role,
 )
@@ -32,7 +28,7 @@ from portal.models.base import db
 from portal.services import bulk_upload, customers, phones, staged_uploads, users
 from portal.services.bulk_upload import Kind
 from portal.services.errors import FileRejected, Forbidden, NotFound, ValidationFailed
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, LoanFactory
 
 HEADER = "customer_code,name,phone,email,address_line_1,address_line_2,city,state,pincode,date_of_birth"
 TOMORROW = (date.today() + timedelta(days=1)).isoformat()
@@ -54,15 +50,6 @@ def by_name(name: str) -> Customer:
 @pytest.fixture
 def admin(make_user):
     return make_user(Role.ADMIN)
-
-
-def make_loan(customer, number: str) -> Loan:
-    loan = Loan(loan_number=number, customer_id=customer.id, principal=Decimal("5000.00"), annual_rate=Decimal("12"),
-                interest_method=InterestMethod.FLAT, frequency=Frequency.MONTHLY, term_periods=6,
-                application_date=date.today(), status=LoanStatus.DISBURSED)
-    db.session.add(loan)
-    db.session.commit()
-    return loan
 
 
 # -- the rule: valid rows are created, invalid rows reported ---------------------------------------------
@@ -283,8 +270,8 @@ def field_setup(make_user):
     manager = make_user(Role.MANAGER)
     officer = make_user(Role.COLLECTION_OFFICER, manager_id=manager.id)
     other = make_user(Role.COLLECTION_OFFICER)
-    mine = make_loan(CustomerFactory(assigned_officer_id=officer.id), "LNBULK0001")
-    theirs = make_loan(CustomerFactory(assigned_officer_id=other.id), "LNBULK0002")
+    mine = LoanFactory(customer=CustomerFactory(assigned_officer_id=officer.id), loan_number="LNBULK0001")
+    theirs = LoanFactory(customer=CustomerFactory(assigned_officer_id=other.id), loan_number="LNBULK0002")
     return officer, mine, theirs
 
 

@@ -1,53 +1,31 @@
-"""Set-up for the statement tests: a team of staff, a customer, a 10.5% declining 12-month product,
-loans through the real services, and PDF text extraction.
+"""Set-up for the statement tests: the money-core fixtures (staff, KYC'd customers, products, loans through the
+real services) reused from tests/money, a second collection officer, and PDF text extraction.
 
 Like the money tests, every test ends with the ledger checked: a statement reads the ledger, and
 the data it reads must be the ledger a real run would hold.
 """
 
 import io
-from datetime import date
-from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from pypdf import PdfReader
 
-from portal.models import DisbursementChannel, KycLevel, Role
-from portal.services import ledger, loans, products
-from tests import factories
+from portal.models import Role
+from tests.money import conftest as money
 
-START = date(2025, 1, 15)  # disbursement day: the first monthly installment falls due on 15 Feb 2025
-D = Decimal
-
-
-@pytest.fixture(autouse=True)
-def ledger_stays_balanced(db):
-    yield
-    report = ledger.verify()
-    assert report.ok, report.breaches
+# The money-core fixtures, registered here by being bound to their names (the ledger check is autouse).
+ledger_stays_balanced = money.ledger_stays_balanced
+staff = money.staff
+make_customer = money.make_customer
+make_product = money.make_product
+make_loan = money.make_loan
 
 
 @pytest.fixture
-def staff(make_user):
-    """An admin; a manager with a loan officer and two collection officers under them."""
-    manager = make_user(Role.MANAGER)
-    return SimpleNamespace(
-        admin=make_user(Role.ADMIN),
-        manager=manager,
-        loan_officer=make_user(Role.LOAN_OFFICER, manager_id=manager.id),
-        collector=make_user(Role.COLLECTION_OFFICER, manager_id=manager.id),
-        other_collector=make_user(Role.COLLECTION_OFFICER, manager_id=manager.id),
-    )
-
-
-@pytest.fixture
-def make_customer(staff):
-    def make(**kwargs):
-        kwargs.setdefault("created_by_id", staff.loan_officer.id)
-        kwargs.setdefault("assigned_officer_id", staff.collector.id)
-        return factories.CustomerFactory(kyc_level=KycLevel.TIER_2, **kwargs)
-    return make
+def other_collector(make_user, staff):
+    """A collection officer of the same team who is not the customer's."""
+    return make_user(Role.COLLECTION_OFFICER, manager_id=staff.manager.id)
 
 
 @pytest.fixture
@@ -56,24 +34,9 @@ def customer(make_customer):
 
 
 @pytest.fixture
-def product(staff):
-    return products.create({
-        "name": "Biashara 12", "interest_method": "declining", "annual_rate": "10.5", "frequency": "monthly",
-        "term_periods": 12, "min_principal": "1000", "max_principal": "1000000", "fee_type": "fixed",
-        "fee_value": "0", "fee_mode": "deducted", "penalty_rate": "0", "grace_days": 0}, actor=staff.admin)
-
-
-@pytest.fixture
-def make_loan(staff, product):
-    """Apply, approve and disburse a loan through the services."""
-
-    def make(customer, principal="50000", *, channel=DisbursementChannel.MPESA, on=START, disburse=True):
-        loan = loans.apply(customer, {"product_id": product.id, "principal": principal}, actor=staff.loan_officer)
-        loans.approve(loan, actor=staff.manager)
-        if disburse:
-            loans.disburse(loan, channel, actor=staff.loan_officer, on=on)
-        return loan
-    return make
+def product(make_product):
+    """10.5% declining, 12 monthly installments: the first falls due on 15 Feb 2025 for a loan paid out on START."""
+    return make_product(name="Biashara 12")
 
 
 @pytest.fixture

@@ -116,10 +116,10 @@ def test_period_cannot_end_in_the_future():
     assert refused.value.errors == {"end": ["The end date cannot be in the future."]}
 
 
-def test_collector_cannot_get_the_statement_of_another_collectors_customer(customer, staff):
+def test_collector_cannot_get_the_statement_of_another_collectors_customer(customer, staff, other_collector):
     result = statements.customer_statement(customer.id, "2025-01-01", "2025-01-31", actor=staff.collector)
     assert isinstance(result, statements.Rendered)
     assert result.filename == f"statement-{customer.customer_code}-20250101-20250131.pdf"
     for ask in (statements.customer_statement, statements.queue_customer_statement):
         with pytest.raises(Forbidden):
-            ask(customer.id, "2025-01-01", "2025-01-31", actor=staff.other_collector)
+            ask(customer.id, "2025-01-01", "2025-01-31", actor=other_collector)

@@ -106,9 +106,9 @@ def test_a_job_whose_runner_died_is_reported_failed(make_user):
     assert "interrupted" in job.message
 
 
-def test_statement_job_rechecks_access_when_it_runs(loan, staff):
+def test_statement_job_rechecks_access_when_it_runs(loan, staff, other_collector):
     job = statements.queue_loan_statement(loan.id, actor=staff.collector)
-    loan.customer.assigned_officer_id = staff.other_collector.id  # reassigned before the job ran
+    loan.customer.assigned_officer_id = other_collector.id  # reassigned before the job ran
     db.session.flush()
     jobs.run(job.id)
     db.session.refresh(job)

@@ -100,9 +100,9 @@ def test_staff_who_see_every_loan_get_its_statement(loan, make_user, role):
     assert result.filename == f"loan-statement-{loan.loan_number}-{statements.business_day.today():%Y%m%d}.pdf"
 
 
-def test_collector_cannot_get_the_statement_of_another_collectors_loan(loan, staff):
+def test_collector_cannot_get_the_statement_of_another_collectors_loan(loan, staff, other_collector):
     assert isinstance(statements.loan_statement(loan.id, actor=staff.collector), statements.Rendered)
     with pytest.raises(Forbidden):
-        statements.loan_statement(loan.id, actor=staff.other_collector)
+        statements.loan_statement(loan.id, actor=other_collector)
     with pytest.raises(Forbidden):
-        statements.queue_loan_statement(loan.id, actor=staff.other_collector)
+        statements.queue_loan_statement(loan.id, actor=other_collector)

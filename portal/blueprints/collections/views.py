@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from portal.blueprints.collections import bp
 from portal.blueprints.collections.forms import InteractionForm, ReassignForm
-from portal.blueprints.forms import attach_errors
-from portal.htmx import hx_event, hx_redirect, render_page_or_partial
+from portal.blueprints.forms import attach_errors, flash_errors
+from portal.htmx import hx_event_or_redirect, render_page_or_partial
 from portal.models import InteractionKind, Loan, Role
 from portal.models.base import db
 from portal.services import agent_queue, assignments, interactions, loans, permissions, team_board
@@ -81,10 +81,8 @@ def log_interaction(loan_id):
             db.session.commit()
             flash(f"Logged “{interaction.disposition.label}” on {loan.loan_number} "
                   f"for {loan.customer.name}.", "success")
-            if not request.htmx:
-                return hx_redirect(url_for("collections.queue"))
-            # The queue listens for this event and reloads with its filters: the row moves, counts update.
-            return hx_event("queue-changed")
+            # The queue reloads with its filters: the row moves, counts update.
+            return hx_event_or_redirect("queue-changed", url_for("collections.queue"))
     return _panel(loan, form, status=422)
 
 
@@ -117,10 +115,10 @@ def reassign():
             flash(f"{changed} loan{'s' if changed != 1 else ''} handed to the calling agent.", "success")
     except ValidationFailed as exc:
         db.session.rollback()
-        flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+        flash_errors(exc)
     else:
         db.session.commit()
-    return hx_event("queue-changed") if request.htmx else hx_redirect(url_for("collections.queue"))
+    return hx_event_or_redirect("queue-changed", url_for("collections.queue"))
 
 
 @bp.get("/interactions/<int:interaction_id>/photo")

@@ -6,7 +6,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from portal.models import DocumentKind
+from portal.blueprints.forms import DOCUMENT_KINDS
 from portal.services.customers import FIELDS
 
 
@@ -46,10 +46,6 @@ class CustomerFilterForm(FlaskForm):
                                         SelectChoice("name", "Name A-Z")])
 
 
-DOCUMENT_LABELS = {kind: kind.label for kind in DocumentKind}
-
-
 class DocumentUploadForm(FlaskForm):
-    doc_type = SelectField("Document", choices=[SelectChoice(kind.value, label)
-                                                for kind, label in DOCUMENT_LABELS.items()])
+    doc_type = SelectField("Document", choices=DOCUMENT_KINDS)
     file = FileField("File", description="JPEG, PNG or PDF")

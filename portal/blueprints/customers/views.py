@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.customers import bp
-from portal.blueprints.customers.forms import DOCUMENT_LABELS, CustomerFilterForm, CustomerForm, DocumentUploadForm
+from portal.blueprints.customers.forms import CustomerFilterForm, CustomerForm, DocumentUploadForm
 from portal.blueprints.forms import attach_errors
 from portal.files import download
 from portal.htmx import hx_redirect, is_partial_request, render_page_or_partial
@@ -92,9 +92,8 @@ def detail(customer_id):
 def _tab_context(customer, tab: str) -> dict:
     page = request.args.get("page", 1, type=int)
     if tab == "loans":
-        today = date.today()
-        return {"positions": customer_activity.loan_positions(customer, actor=current_user, today=today, page=page),
-                "today": today}
+        return {"positions": customer_activity.loan_positions(customer, actor=current_user, today=date.today(),
+                                                              page=page)}
     if tab == "repayments":
         return {"payments": customer_activity.payments(customer, actor=current_user, page=page)}
     if tab == "interactions":
@@ -111,12 +110,12 @@ def _render_tab(customer, tab: str, status: int = 200, **context):
 
 def _documents_context(customer, form: DocumentUploadForm, **extra) -> dict:
     return {"documents": documents.for_customer(customer, actor=current_user), "form": form,
-            "labels": DOCUMENT_LABELS, **extra}
+            **extra}
 
 
 def _upload_form(**kwargs) -> DocumentUploadForm:
     form = DocumentUploadForm(**kwargs)
-    form.file.description = f"JPEG, PNG or PDF, at most {documents.size_text(documents.max_bytes())}"
+    form.file.description = documents.accepted()
     return form
 
 

@@ -5,7 +5,7 @@ from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from portal.models import DocumentKind
+from portal.blueprints.forms import DOCUMENT_KINDS
 from portal.services import kyc
 
 
@@ -29,7 +29,7 @@ class RejectForm(FlaskForm):
 
 
 class KycUploadForm(FlaskForm):
-    doc_type = SelectField("Document", choices=[SelectChoice(kind.value, kind.label) for kind in DocumentKind])
+    doc_type = SelectField("Document", choices=DOCUMENT_KINDS)
     document_number = StringField("Number on the document",
                                   description="Required for IDs, passports, licences, Aadhaar, PAN and KRA PIN.")
     issue_date = StringField("Issued on")

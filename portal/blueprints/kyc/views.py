@@ -1,10 +1,11 @@
-from flask import flash, make_response, request, url_for
+from flask import flash, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.forms import attach_errors
+from portal.blueprints.forms import attach_errors, flash_errors
 from portal.blueprints.kyc import bp
 from portal.blueprints.kyc.forms import ApproveForm, KycUploadForm, RejectForm
-from portal.htmx import hx_event, hx_redirect, hx_retarget, render_page_or_partial
+from portal.files import inline
+from portal.htmx import hx_event_or_redirect, hx_redirect, hx_refusal_in_place, render_page_or_partial
 from portal.models import KycSubmission
 from portal.models.base import db
 from portal.services import business_day, customers, documents, kyc, permissions
@@ -37,9 +38,7 @@ def _review(submission_id: int, *, approve: ApproveForm | None = None, reject: R
     response = render_page_or_partial("kyc/review.html", "kyc/partials/_review.html", status=status, review=review,
                                       approve_form=approve_form, reject_form=reject_form, error=error,
                                       today=business_day.today())
-    if status >= 400 and status != 422:  # a refusal is read where the buttons were, not in the flashes
-        hx_retarget(response, f"#review-{submission_id}")
-    return response
+    return hx_refusal_in_place(response, f"#review-{submission_id}")
 
 
 @bp.get("/<int:submission_id>")
@@ -50,10 +49,9 @@ def review(submission_id):
 
 
 def _decided(message: str):
+    """Flash `message` and have the queue reload: the row leaves, the message rides along."""
     flash(message, "success")
-    if request.htmx:
-        return hx_event("kyc-changed")  # the queue reloads: the row leaves, the message rides along
-    return hx_redirect(url_for("kyc.queue"))
+    return hx_event_or_redirect("kyc-changed", url_for("kyc.queue"))
 
 
 @bp.post("/<int:submission_id>/approve")
@@ -104,12 +102,7 @@ def reject(submission_id):
 def document(document_id):
     """A document's bytes to show inline (<img>, <iframe>), for whoever may see its customer."""
     found, data = documents.read(None, document_id, actor=current_user)
-    response = make_response(data)
-    response.content_type = found.content_type  # from the file's own bytes at upload, never its name
-    response.headers.set("Content-Disposition", "inline", filename=found.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return inline(data, found.content_type, found.filename)
 
 
 # --- a customer's KYC: documents, submitting, decisions so far ---------------------------------------------------
@@ -117,7 +110,7 @@ def document(document_id):
 
 def _customer_page(customer, form: KycUploadForm | None = None, status: int = 200):
     form = form or KycUploadForm(formdata=None)
-    form.file.description = f"JPEG, PNG or PDF, at most {documents.size_text(documents.max_bytes())}"
+    form.file.description = documents.accepted()
     return render_page_or_partial(
         "kyc/customer.html", "kyc/partials/_customer.html", status=status, customer=customer, form=form,
         unsubmitted=kyc.unsubmitted(customer), history=kyc.history(customer, actor=current_user),
@@ -163,7 +156,7 @@ def submit(customer_id):
         kyc.submit(found, actor=current_user)
     except ValidationFailed as exc:
         db.session.rollback()
-        flash(" ".join(m for messages in exc.errors.values() for m in messages), "error")
+        flash_errors(exc)
     else:
         db.session.commit()
         flash(f"{found.name}'s documents are in the KYC queue.", "success")

@@ -11,7 +11,7 @@ from portal.blueprints.loans.forms import (
     RejectForm,
     RepaymentForm,
 )
-from portal.htmx import hx_event, hx_redirect, hx_retarget, hx_trigger, render_page_or_partial
+from portal.htmx import hx_event_or_redirect, hx_redirect, hx_refusal_in_place, hx_trigger, render_page_or_partial
 from portal.models import DisbursementChannel, Loan, PaymentSource
 from portal.models.base import db
 from portal.services import (
@@ -138,9 +138,7 @@ def _decision(loan: Loan, *, form: RejectForm | None = None, error: str | None =
     response = render_page_or_partial(
         "loans/decide.html", "loans/partials/_decision.html", status=status, loan=loan,
         context=approvals.context(loan, actor=current_user), form=form or RejectForm(formdata=None), error=error)
-    if status >= 400 and status != 422:  # a refusal is read where the button was, not in the flashes
-        hx_retarget(response, f"#decision-{loan.id}")
-    return response
+    return hx_refusal_in_place(response, f"#decision-{loan.id}")
 
 
 @bp.get("/approvals/<int:loan_id>")
@@ -151,10 +149,9 @@ def decision(loan_id):
 
 
 def _decided(message: str):
+    """Flash `message` and have the inbox reload: the row leaves, the message rides along."""
     flash(message, "success")
-    if request.htmx:
-        return hx_event("inbox-changed")  # the inbox reloads: the row leaves, the message rides along
-    return hx_redirect(url_for("loans.approvals_inbox"))
+    return hx_event_or_redirect("inbox-changed", url_for("loans.approvals_inbox"))
 
 
 @bp.post("/<int:loan_id>/approve")

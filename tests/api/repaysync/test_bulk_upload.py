@@ -2,16 +2,14 @@
 {records_created, errors} with row numbers and field messages, 400 {"error": ...} for a file refused whole."""
 
 import io
-from datetime import date
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
-from portal.models import AuditLog, Customer, Frequency, Interaction, InterestMethod, Loan, LoanStatus, Role
+from portal.models import AuditLog, Customer, Interaction, Role
 from portal.models.base import db
 from tests.api.conftest import assert_error
-from tests.factories import CustomerFactory
+from tests.factories import CustomerFactory, LoanFactory
 
 CUSTOMERS = "/api/customers/bulk/upload/"
 INTERACTIONS = "/api/interactions/bulk/upload/"
@@ -27,15 +25,6 @@ def post_file(client, path, headers, data: bytes | str, filename: str = "upload.
 
 def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
-
-
-def make_loan(customer, number: str) -> Loan:
-    loan = Loan(loan_number=number, customer_id=customer.id, principal=Decimal("5000.00"), annual_rate=Decimal("12"),
-                interest_method=InterestMethod.FLAT, frequency=Frequency.MONTHLY, term_periods=6,
-                application_date=date.today(), status=LoanStatus.DISBURSED)
-    db.session.add(loan)
-    db.session.commit()
-    return loan
 
 
 def test_customers_csv_in_003_s_columns_creates_the_valid_rows_and_reports_the_others(client, admin_headers):
@@ -137,8 +126,9 @@ def test_roles_without_customer_create_are_403(client, make_user, api_headers, r
 def loans(make_user):
     officer = make_user(Role.COLLECTION_OFFICER)
     other = make_user(Role.COLLECTION_OFFICER)
-    return {"officer": officer, "mine": make_loan(CustomerFactory(assigned_officer_id=officer.id), "LNAPI00001"),
-            "theirs": make_loan(CustomerFactory(assigned_officer_id=other.id), "LNAPI00002")}
+    return {"officer": officer,
+            "mine": LoanFactory(customer=CustomerFactory(assigned_officer_id=officer.id), loan_number="LNAPI00001"),
+            "theirs": LoanFactory(customer=CustomerFactory(assigned_officer_id=other.id), loan_number="LNAPI00002")}
 
 
 def test_interactions_csv_in_003_s_columns_defaults_to_field(client, api_headers, loans):
