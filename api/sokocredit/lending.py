@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_jwt_extended import verify_jwt_in_request
 
 from api.common import auth_required, current_user, surface_blueprint
+from api.request_log import commit_with_log
 from api.sokocredit import schemas
 from api.sokocredit.errors import SURFACE
 from portal.models import DisbursementChannel, LoanStatus, PaymentStatus, Role
@@ -203,7 +204,7 @@ class MpesaWebhookView(MethodView):
         """Take an M-Pesa payment; one mpesa_code is one payment however often it is delivered"""
         result = repayments.receive_mpesa(receipt=body["mpesa_code"], amount=body["amount_paid"],
                                           phone=body["phone_number"], reference=body.get("account_reference"))
-        db.session.commit()
+        commit_with_log()  # the payment commits with its log row, after the answer is made: one transaction
         payment = result.payment
         if not result.created:
             return {"message": "This M-Pesa code was already received.", "duplicate": True,

@@ -2,13 +2,12 @@
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
-from functools import partial
+from decimal import Decimal
 
-from sqlalchemy import Integer, bindparam, case, func, select, text, type_coerce
+from sqlalchemy import case, func, select, text
 
-from portal.models import EntryKind, Frequency, Gl, Installment, Loan, LoanStatus
-from portal.models.base import db
+from portal.models import EntryKind, Frequency, Gl, Loan, LoanStatus
+from portal.models.base import db, utcnow
 from portal.services import ledger
 from portal.services.money import ZERO
 
@@ -16,82 +15,139 @@ PERIOD_DAYS = {Frequency.DAILY: 1, Frequency.WEEKLY: 7, Frequency.FORTNIGHTLY: 1
 BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
 
 
-def penalty_cents(overdue_cents: int, rate: Decimal, periods: int) -> int:
-    """rate% of the overdue amount, per period, rounded half-up to the cent (integer cents in and out)."""
-    return int((Decimal(overdue_cents) * rate * periods / 100).to_integral_value(rounding=ROUND_HALF_UP))
+# The rule: an overdue installment (principal + interest + fee not yet paid) is charged rate% of that
+# amount for every period begun since the grace days after its due date ended, rounded half-up to the
+# cent; a charged penalty is never lowered. It is computed in SQL, in integer cents, so that 100,000
+# loans cost a few statements and no Python per installment. rate has four decimals (Numeric(9, 4)):
+# penalty = round_half_up(overdue x periods x rate_e4 / 1,000,000), split as q x rate_e4 plus the
+# rounded rest so that no product can leave 64-bit integers.
+CENTS_SQL = "(owed_periods / 1000000) * rate_e4 + ((owed_periods % 1000000) * rate_e4 + 500000) / 1000000"
+_DAYS_LATE = {  # whole days from the installment's due date to :on
+    "postgresql": "(CAST(:on AS date) - i.due_date)",
+    "sqlite": "CAST(julianday(:on) - julianday(i.due_date) AS INTEGER)",
+}
+# Each late installment of a batch of loans whose penalty should now be higher: (id, loan_id,
+# customer_id, cents it should be, penalty_due now).
+_CHARGES = """
+    SELECT id, loan_id, customer_id, cents, penalty_due FROM (
+        SELECT id, loan_id, customer_id, penalty_due, {cents} AS cents
+        FROM (
+            SELECT i.id, i.loan_id, l.customer_id, i.penalty_due,
+                   CAST(round(l.penalty_rate * 10000) AS BIGINT) AS rate_e4,
+                   (i.principal_due + i.interest_due + i.fee_due - i.principal_paid - i.interest_paid - i.fee_paid)
+                   * (({days_late} - l.grace_days - 1) / CASE l.frequency {period_days} END + 1) AS owed_periods
+            FROM installments i JOIN loans l ON l.id = i.loan_id
+            WHERE i.loan_id BETWEEN :first AND :last AND l.id BETWEEN :first AND :last
+              AND l.status = :active AND l.penalty_rate > 0
+              AND l.oldest_unpaid_due < :on AND i.due_date < :on
+              AND {days_late} > l.grace_days
+              AND i.principal_due + i.interest_due + i.fee_due > i.principal_paid + i.interest_paid + i.fee_paid
+            {fence}
+        ) AS late
+    ) AS charged
+    WHERE cents > penalty_due
+"""
+_PERIOD_DAYS_SQL = " ".join(f"WHEN '{f.value}' THEN {days}" for f, days in PERIOD_DAYS.items())
+# OFFSET 0 keeps PostgreSQL from merging `late` into the queries above it, which would work out each
+# row's overdue x periods once for every place `cents` uses it.
+_FENCE = {"postgresql": "OFFSET 0", "sqlite": ""}
 
 
-def periods_late(due: date, on: date, grace_days: int, frequency: Frequency) -> int:
-    """Periods begun since the grace days after `due` ended (0 while within grace)."""
-    late = (on - due).days - grace_days
-    return 0 if late <= 0 else (late - 1) // PERIOD_DAYS[frequency] + 1
+def _charges(dialect: str) -> str:
+    return _CHARGES.format(cents=CENTS_SQL, days_late=_DAYS_LATE[dialect], period_days=_PERIOD_DAYS_SQL,
+                           fence=_FENCE[dialect])
 
 
-_cents = partial(type_coerce, type_=Integer)  # raw integer cents: no Decimal per column per row in the hot loop
-OVERDUE_ROWS = (
-    select(Installment.id, Installment.loan_id, Installment.due_date,
-           _cents(Installment.principal_due + Installment.interest_due + Installment.fee_due
-                  - Installment.principal_paid - Installment.interest_paid - Installment.fee_paid).label("overdue"),
-           _cents(Installment.penalty_due).label("penalty"),
-           Loan.customer_id, Loan.loan_number, Loan.penalty_rate, Loan.grace_days, Loan.frequency)
-    .join(Loan, Loan.id == Installment.loan_id).order_by(Installment.loan_id, Installment.number))
-SET_PENALTY = (Installment.__table__.update().where(Installment.__table__.c.id == bindparam("row_id"))
-               .values(penalty_due=bindparam("cents", type_=Integer)))
-# PostgreSQL: the whole batch as two arrays in one statement (a statement per row costs a round trip each).
-SET_PENALTIES_PG = text("UPDATE installments SET penalty_due = v.cents "
-                        "FROM unnest(CAST(:ids AS integer[]), CAST(:cents AS bigint[])) AS v(row_id, cents) "
-                        "WHERE installments.id = v.row_id")
+# PostgreSQL: a batch in one statement. Its parts see one snapshot: the entry's postings and the
+# installments' new penalties come from the same computed rows.
+_ACCRUE_BATCH_PG = text(f"""
+    WITH charges AS MATERIALIZED ({_charges("postgresql")}),
+    set_penalties AS (
+        UPDATE installments SET penalty_due = charges.cents FROM charges
+        WHERE installments.id = charges.id AND installments.loan_id BETWEEN :first AND :last),
+    per_loan AS (SELECT loan_id, customer_id, sum(cents - penalty_due) AS extra FROM charges
+                 GROUP BY loan_id, customer_id),
+    entry AS (
+        INSERT INTO journal_entries (kind, memo, created_at)
+        SELECT :kind, :memo || count(*) || ' loans', :now FROM per_loan HAVING count(*) > 0
+        RETURNING id),
+    postings AS (
+        INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
+        SELECT entry.id, side.gl, side.sign * per_loan.extra, per_loan.customer_id, per_loan.loan_id
+        FROM entry CROSS JOIN per_loan
+        CROSS JOIN (VALUES (CAST(:receivable AS VARCHAR(4)), 1), (CAST(:income AS VARCHAR(4)), -1)) AS side(gl, sign)
+        ORDER BY per_loan.loan_id, side.sign DESC)
+    SELECT (SELECT id FROM entry), count(*), coalesce(sum(extra), 0) FROM per_loan
+""")
+
+# SQLite (no data-modifying CTEs): the batch's charges go into a temporary table (per connection,
+# emptied before each batch; nothing of it is committed) that the entry and the UPDATE both read.
+_CREATE_CHARGES = text("CREATE TEMPORARY TABLE IF NOT EXISTS penalty_charges (id INTEGER PRIMARY KEY, "
+                       "loan_id INTEGER NOT NULL, customer_id INTEGER NOT NULL, cents BIGINT NOT NULL, "
+                       "penalty_due BIGINT NOT NULL)")
+_CLEAR_CHARGES = text("DELETE FROM penalty_charges")
+_FILL_CHARGES = text("INSERT INTO penalty_charges (id, loan_id, customer_id, cents, penalty_due) "
+                     + _charges("sqlite"))
+_CHARGES_TOTALS = text("SELECT count(DISTINCT loan_id), coalesce(sum(cents - penalty_due), 0) FROM penalty_charges")
+_POST_CHARGES = text("""
+    INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
+    SELECT :entry_id, side.gl, side.sign * sum(c.cents - c.penalty_due), c.customer_id, c.loan_id
+    FROM penalty_charges c CROSS JOIN (SELECT :receivable AS gl, 1 AS sign UNION ALL SELECT :income, -1) AS side
+    GROUP BY c.loan_id, c.customer_id, side.gl, side.sign
+    ORDER BY c.loan_id, side.sign DESC
+""")
+_SET_PENALTIES = text("UPDATE installments SET penalty_due = c.cents FROM penalty_charges c "
+                      "WHERE installments.id = c.id")
+# Any constant: two accrual runs on PostgreSQL queue, so one never charges what the other just did.
+ACCRUE_LOCK_KEY = 0x6D6B6F706F01
 
 
-def set_penalties(updates: list[dict]) -> None:
-    """Write new penalty amounts (integer cents): one statement on PostgreSQL, an in-process
-    executemany on SQLite."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(SET_PENALTIES_PG, {"ids": [u["row_id"] for u in updates],
-                                              "cents": [u["cents"] for u in updates]})
-    else:
-        db.session.execute(SET_PENALTY, updates)
-
-
-def accrue_penalties(on: date, batch: int = 5000) -> tuple[int, Decimal]:
+def accrue_penalties(on: date, batch: int = 10_000) -> tuple[int, Decimal]:
     """Charge what each overdue installment's penalty should be by `on` and is not yet.
 
-    Set-based, a batch of loans at a time: plain rows in, one bulk UPDATE of installments and
-    two bulk INSERTs into the ledger out. A charged penalty is never lowered (only a reversal
-    removes it), so running it twice for one day charges nothing the second time.
+    Set-based, a batch of loans at a time, with no Python per installment: the batch's charges are
+    computed in SQL and posted as one journal entry (a receivable and an income posting per loan, so
+    each loan's balance and the income it earned still come from its postings), and the same rows set
+    the installments' penalties. Running it twice for one day charges nothing the second time.
     Returns (loans charged, total charged).
     """
-    charged, total, after_id = 0, ZERO, 0
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    db.session.flush()
+    if postgres:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCRUE_LOCK_KEY})
+    else:
+        db.session.execute(_CREATE_CHARGES)
+    sides = {"receivable": Gl.LOANS_RECEIVABLE.value, "income": Gl.PENALTY_INCOME.value}
+    params = {"on": on if postgres else on.isoformat(), "active": LoanStatus.DISBURSED.value}
+    memo = f"late penalties to {on:%Y-%m-%d} on "
+    charged, total, after_id = 0, 0, 0
     while True:
         loan_ids = list(db.session.scalars(
             select(Loan.id).where(Loan.status == LoanStatus.DISBURSED, Loan.penalty_rate > 0,
                                   Loan.oldest_unpaid_due < on, Loan.id > after_id)
             .order_by(Loan.id).limit(batch)))
         if not loan_ids:
+            if not postgres:
+                db.session.execute(_CLEAR_CHARGES)
             db.session.expire_all()  # loaded installments and loans must see the new penalties
-            return charged, total
+            return charged, Decimal(total).scaleb(-2)
+        span = {"first": loan_ids[0], "last": loan_ids[-1]}
         after_id = loan_ids[-1]
-        updates, deltas = [], {}
-        for row in db.session.execute(OVERDUE_ROWS.where(Installment.loan_id.in_(loan_ids),
-                                                         Installment.due_date < on)):
-            periods = periods_late(row.due_date, on, row.grace_days, row.frequency)
-            extra = penalty_cents(row.overdue, row.penalty_rate, periods) - row.penalty if periods else 0
-            if extra > 0:
-                updates.append({"row_id": row.id, "cents": row.penalty + extra})
-                loan_total = deltas.setdefault(row.loan_id, [row.customer_id, row.loan_number, 0])
-                loan_total[2] += extra
-        if updates:
-            set_penalties(updates)
-            # One entry per batch, with a receivable and an income posting per loan (so each loan's
-            # balance and the income it earned still come from its postings).
-            batch_cents = sum(cents for _c, _n, cents in deltas.values())
-            ledger.post_many(EntryKind.PENALTY, [(
-                f"late penalties to {on:%Y-%m-%d} on {len(deltas)} loans",
-                [line for loan_id, (customer_id, _number, cents) in deltas.items() for line in (
-                    ledger.Line(Gl.LOANS_RECEIVABLE, Decimal(cents) / 100, customer_id, loan_id),
-                    ledger.Line(Gl.PENALTY_INCOME, -Decimal(cents) / 100, customer_id, loan_id))])])
-            charged += len(deltas)
-            total += Decimal(batch_cents) / 100
+        if postgres:
+            entry_id, loans_charged, cents = db.session.execute(_ACCRUE_BATCH_PG, {
+                **params, **span, **sides, "kind": EntryKind.PENALTY.value, "memo": memo, "now": utcnow()}).one()
+        else:
+            db.session.execute(_CLEAR_CHARGES)
+            db.session.execute(_FILL_CHARGES, {**params, **span})
+            loans_charged, cents = db.session.execute(_CHARGES_TOTALS).one()
+            entry_id = ledger.new_entry(EntryKind.PENALTY, f"{memo}{loans_charged} loans") if loans_charged else None
+            if entry_id is not None:
+                db.session.execute(_POST_CHARGES, {"entry_id": entry_id, **sides})
+                db.session.execute(_SET_PENALTIES)
+        if entry_id is not None:
+            ledger.check_balanced(entry_id)
+            charged += loans_charged
+            total += int(cents)
 
 
 @dataclass

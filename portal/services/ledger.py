@@ -41,17 +41,19 @@ def _balanced(lines: list[Line]) -> list[Line]:
     return lines
 
 
+_INSERT_POSTING = insert(Posting.__table__)
+_INSERT_ENTRY = insert(JournalEntry.__table__).returning(JournalEntry.__table__.c.id)
+
+
 def _insert_postings(entry_ids: list[int], line_sets: list[list[Line]]) -> None:
-    db.session.execute(insert(Posting), [
+    db.session.connection().execute(_INSERT_POSTING, [
         {"entry_id": entry_id, "gl": line.gl, "amount": line.amount, "customer_id": line.customer_id,
          "loan_id": line.loan_id, "deposit_account_id": line.deposit_account_id}
         for entry_id, lines in zip(entry_ids, line_sets, strict=True) for line in lines])
 
 
-def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None,
-         reverses: JournalEntry | None = None) -> JournalEntry:
-    """Record one balanced entry. Deposit lines move their account's cached balance atomically."""
-    lines = _balanced(lines)
+def _move_deposits(lines: list[Line]) -> list[Line]:
+    """Move the cached balance of each deposit account the lines touch (refusing an overdraft)."""
     net: dict[int, Decimal] = {}
     for line in lines:
         if line.deposit_account_id is not None:  # a credit to a deposit raises its balance
@@ -60,6 +62,13 @@ def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | No
     for account_id, delta in sorted(net.items(), key=lambda item: item[1]):  # withdrawals (may refuse) first
         if delta:
             _move_deposit(account_id, delta)
+    return lines
+
+
+def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None,
+         reverses: JournalEntry | None = None) -> JournalEntry:
+    """Record one balanced entry. Deposit lines move their account's cached balance atomically."""
+    lines = _move_deposits(_balanced(lines))
     entry = JournalEntry(kind=kind, memo=memo[:200], created_by_id=actor.id if actor else None,
                          reverses_id=reverses.id if reverses else None)
     db.session.add(entry)
@@ -68,18 +77,30 @@ def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | No
     return entry
 
 
-def post_many(kind: EntryKind, entries: list[tuple[str, list[Line]]]) -> list[int]:
-    """Record many balanced entries in two bulk INSERTs (batch jobs); no deposit lines here."""
-    line_sets = [_balanced(lines) for _memo, lines in entries]
-    if any(line.deposit_account_id is not None for lines in line_sets for line in lines):
-        raise ValueError("post_many does not move deposit balances; use post()")
-    if not entries:
-        return []
-    now = utcnow()
-    ids = list(db.session.scalars(insert(JournalEntry).returning(JournalEntry.id, sort_by_parameter_order=True),
-                                  [{"kind": kind, "memo": memo[:200], "created_at": now} for memo, _ in entries]))
-    _insert_postings(ids, line_sets)
-    return ids
+def record(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None) -> int:
+    """`post` in two INSERTs and no ORM objects (the hot paths: receipts, repayments); returns the entry id."""
+    lines = _move_deposits(_balanced(lines))
+    entry_id = new_entry(kind, memo, actor=actor)
+    _insert_postings([entry_id], [lines])
+    return entry_id
+
+
+def new_entry(kind: EntryKind, memo: str, *, actor: User | None = None) -> int:
+    """Insert an entry's header and return its id; its postings follow in the same transaction (from
+    `record`, or a batch job's INSERT ... SELECT, which then proves the entry with `check_balanced`)."""
+    return db.session.connection().execute(_INSERT_ENTRY, {
+        "kind": kind, "memo": memo[:200], "created_at": utcnow(), "created_by_id": actor.id if actor else None,
+        "reverses_id": None}).scalar_one()
+
+
+def check_balanced(entry_id: int) -> None:
+    """Refuse (raise, so the caller's transaction rolls back) a bulk-posted entry that does not balance,
+    is empty, or touches a deposit account (whose balance only `post` and `record` move)."""
+    total, count, deposits = db.session.execute(
+        select(func.coalesce(func.sum(Posting.amount), 0), func.count(), func.count(Posting.deposit_account_id))
+        .where(Posting.entry_id == entry_id)).one()
+    if total != 0 or count == 0 or deposits:
+        raise ValueError(f"journal entry {entry_id} is unbalanced, empty or moves a deposit in bulk")
 
 
 def _move_deposit(account_id: int, delta: Decimal) -> None:

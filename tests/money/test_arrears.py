@@ -1,11 +1,12 @@
 """Arrears: days past due, penalty accrual (rate x overdue per period begun after grace, once a day), PAR."""
 
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from sqlalchemy import text
 
-from portal.models import Gl, LoanStatus
+from portal.models import Frequency, Gl, LoanStatus
 from portal.services import arrears, ledger, loans, repayments
 from portal.services.arrears import Bucket
 
@@ -106,6 +107,48 @@ def test_penalties_across_several_loans_in_small_batches(customer, make_customer
     late = [make_loan(c, product=product) for c in (customer, make_customer(), make_customer())]
     assert arrears.accrue_penalties(FIRST_DUE + timedelta(days=4), batch=2) == (3, D("661.11"))
     assert all(loans.outstanding(loan) == D("53109.52") for loan in late)
+
+
+def reference_penalty(overdue: Decimal, rate: Decimal, due: date, on: date, grace_days: int,
+                      frequency: Frequency) -> Decimal:
+    """The rule, in Decimal: rate% of the overdue amount per period begun after grace, half-up to the cent."""
+    late = (on - due).days - grace_days
+    periods = 0 if late <= 0 else (late - 1) // arrears.PERIOD_DAYS[frequency] + 1
+    return (overdue * rate * periods / 100).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.mark.parametrize("frequency, term", [("daily", 30), ("weekly", 12), ("fortnightly", 6), ("monthly", 12)])
+@pytest.mark.parametrize("rate, grace_days", [("2.5", 0), ("0.0125", 3), ("33.3333", 7)])
+@pytest.mark.parametrize("days_after_first_due", [1, 8, 15, 45, 100])
+def test_penalties_computed_in_sql_match_the_rule_for_every_installment(
+        customer, make_product, make_loan, frequency, term, rate, grace_days, days_after_first_due):
+    product = make_product(frequency=frequency, term_periods=term, penalty_rate=rate, grace_days=grace_days)
+    loan = make_loan(customer, "12345.67", product=product)
+    on = loan.installments[0].due_date + timedelta(days=days_after_first_due)
+    arrears.accrue_penalties(on)
+    expected = [reference_penalty(i.principal_due + i.interest_due + i.fee_due, D(rate), i.due_date, on, grace_days,
+                                  Frequency(frequency)) if i.due_date < on else D("0.00") for i in loan.installments]
+    assert [i.penalty_due for i in loan.installments] == expected
+    assert loans.outstanding(loan) == sum((i.outstanding for i in loan.installments), D("0.00"))
+
+
+def test_a_penalty_of_exactly_half_a_cent_rounds_up(make_product, make_loan, customer, staff):
+    loan = make_loan(customer, product=make_product(penalty_rate="0.5"))
+    repayments.record_payment(loan, "4406.43", actor=staff.collector)  # 1.00 of installment 1 left
+    assert arrears.accrue_penalties(FIRST_DUE + timedelta(days=1)) == (1, D("0.01"))  # 0.5% of 1.00 = 0.005
+    assert loan.installments[0].penalty_due == D("0.01")
+
+
+@pytest.mark.parametrize("owed_periods, rate_e4", [
+    (0, 50_000), (1, 5_000), (100, 5_000), (999_999, 999_999_999), (10**14 + 123_457, 999_999_999),
+    (987_654_321_012, 12_345)])
+def test_penalty_arithmetic_is_exact_without_overflow(db, owed_periods, rate_e4):
+    """overdue x periods up to 10^14 cents times a rate up to 99,999.9999% would overflow 64 bits if multiplied
+    directly; the split form must still give the exact half-up result."""
+    operands = "SELECT CAST(:o AS BIGINT) AS owed_periods, CAST(:r AS BIGINT) AS rate_e4"  # as the columns are
+    got = db.session.execute(text(f"SELECT {arrears.CENTS_SQL} FROM ({operands}) AS t"),
+                             {"o": owed_periods, "r": rate_e4}).scalar_one()
+    assert got == int((D(owed_periods) * rate_e4 / 1_000_000).quantize(D("1"), rounding=ROUND_HALF_UP))
 
 
 # --- PAR --------------------------------------------------------------------------------------------------

@@ -5,8 +5,19 @@ from decimal import Decimal
 
 import pytest
 
-from portal.models import EntryKind, Gl, JournalEntry, Payment, PaymentSource, PaymentStatus, Posting, Transaction
-from portal.services import ledger, loans, repayments, savings
+from portal.models import (
+    AuditLog,
+    EntryKind,
+    Gl,
+    JournalEntry,
+    LoanStatus,
+    Payment,
+    PaymentSource,
+    PaymentStatus,
+    Posting,
+    Transaction,
+)
+from portal.services import audit, ledger, loans, repayments, savings
 from portal.services.errors import Conflict, Forbidden, ValidationFailed
 
 D = Decimal
@@ -185,3 +196,18 @@ def test_reversing_an_assigned_suspense_payment_puts_it_back_in_the_reconciliati
     repayments.assign(queue[0], right, actor=staff.manager)
     assert loans.outstanding(right) == D("52089.15")
     assert ledger.balance(Gl.SUSPENSE) == D("0.00")
+
+
+def test_the_audit_trail_keeps_staff_repayments_and_any_payment_that_closes_a_loan(customer, make_loan, staff, rows):
+    """A gateway's receipt is already on record as its payment, entry and transaction; the audit trail
+    keeps what people do, and every loan a payment closes."""
+    loan = make_loan(customer, "1000")
+    audited = rows(AuditLog, AuditLog.action == "repayment.apply")
+    repayments.receive_mpesa(receipt="QAB0000001", amount="100", phone="0712345678")
+    assert rows(AuditLog, AuditLog.action == "repayment.apply") == audited
+    repayments.record_payment(loan, "100", actor=staff.collector)
+    assert rows(AuditLog, AuditLog.action == "repayment.apply") == audited + 1
+    repayments.receive_mpesa(receipt="QAB0000002", amount=loans.outstanding(loan), phone="0712345678")
+    assert loan.status == LoanStatus.CLOSED
+    assert rows(AuditLog, AuditLog.action == "repayment.apply") == audited + 2
+    assert audit.verify_chain().ok

@@ -2,10 +2,12 @@
 GET /repayments (by role) and POST /repayments/mpesa-webhook (staff token or shared secret;
 idempotent on mpesa_code; unknown payers held unmatched)."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from portal.models import ApiLog, Payment, PaymentSource, PaymentStatus
 from portal.models.base import db
@@ -176,6 +178,58 @@ def test_the_shared_secret_never_reaches_the_request_log(client, app, monkeypatc
     for row in logged:
         assert SECRET not in (row.endpoint or "") + (row.request_payload or "") + (row.response_payload or ""), \
             row.endpoint
+
+
+def test_the_payment_commits_with_its_log_row(client, secret, new_customer, make_loan):
+    loan = make_loan(new_customer(phone=PHONE), "12000")
+
+    response = webhook(client, payload("100"), secret)
+
+    assert response.status_code == 201, response.get_json()
+    db.session.expire_all()
+    row = db.session.query(ApiLog).filter(ApiLog.endpoint == "/repayments/mpesa-webhook").one()
+    assert (row.status_code, json.loads(row.response_payload)) == (201, response.get_json())
+    assert payments_with_receipt("MPESA123ABC") == 1
+    assert owed(loan) == D("11900.00")
+
+
+def test_a_matched_payment_costs_a_fixed_handful_of_statements(client, secret, new_customer, make_loan):
+    """Match, lock the loan, read what it owes, the entry and its postings, the payment, the installments
+    paid, the allocations, the loan's new arrears position, 000's transaction, the log row: no lazy loads,
+    nothing per installment."""
+    make_loan(new_customer(phone=PHONE), "12000")
+    webhook(client, payload("100", code="WARMUP001"), secret)
+    statements = []
+
+    def listen(conn, cursor, statement, *args):
+        statements.append(statement.split(None, 1)[0].upper())
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        response = webhook(client, payload("3000"), secret)  # pays off an installment: the position moves
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+
+    assert response.status_code == 201, response.get_json()
+    assert len([s for s in statements if s not in ("SAVEPOINT", "RELEASE")]) == 11, statements
+
+
+def test_a_payment_whose_commit_fails_is_answered_500_and_kept_nowhere(client, secret, new_customer, make_loan,
+                                                                       monkeypatch):
+    from api import request_log
+
+    loan = make_loan(new_customer(phone=PHONE), "12000")
+    log_row = request_log._log_row
+    monkeypatch.setattr(request_log, "_log_row", lambda response: {"status_code": None})  # NOT NULL: refused
+
+    response = webhook(client, payload("100"), secret)
+
+    assert response.status_code == 500
+    assert "message" in response.get_json()
+    assert payments_with_receipt("MPESA123ABC") == 0
+    assert owed(loan) == D("12000.00")
+    monkeypatch.setattr(request_log, "_log_row", log_row)
+    assert webhook(client, payload("100"), secret).status_code == 201  # the gateway's retry is taken
+    assert owed(loan) == D("11900.00")
 
 
 def test_webhook_with_a_wrong_secret_is_401(client, secret, borrower, make_loan):
