@@ -86,9 +86,12 @@ def init_request_log(app: Flask) -> None:
                 response = api_error_response(500, "The request could not be saved; send it again.")
         elif with_view:  # answered with an error after all: keep nothing of it
             db.session.rollback()
+        # Built before the commit expires the user: reloading it afterwards would make the log's own
+        # transaction read before it writes, which SQLite refuses ("database is locked") under contention.
+        row = _log_row(response)
         db.session.commit()  # end the view's transaction: the log row starts a short one of its own
         try:
-            db.session.connection().execute(_INSERT_LOG, _log_row(response))
+            db.session.connection().execute(_INSERT_LOG, row)
             db.session.commit()
         except Exception:
             db.session.rollback()
