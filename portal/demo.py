@@ -7,6 +7,7 @@ import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal.models import (
@@ -30,6 +31,7 @@ from portal.services import (
     customers,
     kyc,
     loans,
+    mpesa,
     products,
     promises,
     repayments,
@@ -113,7 +115,17 @@ def seed(customer_count: int = 200, rng: random.Random | None = None) -> list[tu
     customer.user_id = borrower.id
     customer.kyc_status, customer.kyc_level = KycStatus.VERIFIED, KycLevel.TIER_1
     db.session.flush()
-    _seed_lending(rng, made, [customer, *created])
+    # The simulator's B2C results are taken in here at once (no server is listening yet to receive them).
+    outbox: list[tuple[str, dict]] = []
+    saved = current_app.extensions.get("mpesa_delivery")
+    current_app.extensions["mpesa_delivery"] = lambda path, payload: outbox.append((path, payload))
+    try:
+        _seed_lending(rng, made, [customer, *created])
+    finally:
+        current_app.extensions["mpesa_delivery"] = saved
+    for path, payload in outbox:
+        if path == "/b2c/result":
+            mpesa.b2c_result(payload)
     _seed_kyc(created)
     return [(u, role.value) for u, _f, _l, role, _m in STAFF] + [("borrower.demo", "borrower (API only)")]
 

@@ -56,11 +56,32 @@ def app(database_url, tmp_path_factory):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "test-secret-" + "x" * 32,
                       "JWT_SECRET_KEY": "test-jwt-secret-" + "y" * 32, "SERVER_NAME": "localhost"})
     app.test_client_class = FreshContextClient
+    # The M-Pesa simulator's callbacks wait here until a test delivers them (`mpesa_callbacks`).
+    app.extensions["mpesa_delivery"] = lambda path, payload: MPESA_OUTBOX.append((path, payload))
     with app.app_context():
         upgrade()
     yield app
     with app.app_context():
         _db.engine.dispose()
+
+
+MPESA_OUTBOX: list[tuple[str, dict]] = []
+
+
+@pytest.fixture
+def mpesa_callbacks(client):
+    """Deliver the simulator's queued callbacks through the app, as Safaricom's servers would."""
+    MPESA_OUTBOX.clear()
+
+    def deliver():
+        from portal.services import daraja
+
+        with client.application.app_context():
+            secret = daraja.callback_secret()
+        sent = [client.post(f"/mpesa/daraja/{secret}{path}", json=payload) for path, payload in MPESA_OUTBOX]
+        MPESA_OUTBOX.clear()
+        return sent
+    return deliver
 
 
 @pytest.fixture(autouse=True)

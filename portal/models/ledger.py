@@ -27,6 +27,7 @@ class Gl(StrEnum):
     CUSTOMER_DEPOSITS = "2000"    # savings and other deposit accounts customers hold
     SUSPENSE = "2100"             # money received that is not yet matched to a customer
     UNEARNED_INTEREST = "2200"    # contractual interest booked at disbursement, not yet paid
+    PAYOUTS_IN_TRANSIT = "2300"   # loans sent by M-Pesa B2C whose result has not come back yet
     INTEREST_INCOME = "4000"
     FEE_INCOME = "4100"
     PENALTY_INCOME = "4200"
@@ -39,6 +40,7 @@ class Gl(StrEnum):
 
 class EntryKind(StrEnum):
     DISBURSEMENT = "disbursement"
+    PAYOUT = "payout"  # an M-Pesa B2C payout's result: confirmed to the float, or failed into savings
     REPAYMENT = "repayment"
     DEPOSIT = "deposit"
     WITHDRAWAL = "withdrawal"

@@ -17,6 +17,8 @@ from portal.models import (
     JournalEntry,
     Loan,
     LoanStatus,
+    MpesaKind,
+    MpesaRequest,
     Payment,
     PaymentAllocation,
     Posting,
@@ -148,6 +150,7 @@ class DisbursementReceipt:
     entry_id: int
     disbursed_at: datetime
     disbursed_by: User | None
+    payout: MpesaRequest | None = None  # the M-Pesa B2C request, whose result arrives later
 
 
 def receipt(loan: Loan, *, actor: User) -> DisbursementReceipt | None:
@@ -157,7 +160,11 @@ def receipt(loan: Loan, *, actor: User) -> DisbursementReceipt | None:
     if loan.disbursement_entry_id is None:
         return None
     payout = db.session.scalars(select(Posting.amount).where(
-        Posting.entry_id == loan.disbursement_entry_id, Posting.gl.in_((Gl.CASH, Gl.CUSTOMER_DEPOSITS)))).all()
+        Posting.entry_id == loan.disbursement_entry_id,
+        Posting.gl.in_((Gl.CASH, Gl.CUSTOMER_DEPOSITS, Gl.PAYOUTS_IN_TRANSIT)))).all()
+    b2c = db.session.scalars(select(MpesaRequest).where(MpesaRequest.loan_id == loan.id,
+                                                        MpesaRequest.kind == MpesaKind.B2C)
+                             .order_by(MpesaRequest.id.desc()).limit(1)).first()
     return DisbursementReceipt(loan, loan.principal, loan.fee_amount, loan.fee_mode, -sum(payout, ZERO),
                                loan.disbursement_channel, loan.disbursement_entry_id, loan.disbursed_at,
-                               db.session.get(User, loan.disbursed_by_id) if loan.disbursed_by_id else None)
+                               db.session.get(User, loan.disbursed_by_id) if loan.disbursed_by_id else None, b2c)

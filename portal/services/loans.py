@@ -28,7 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import audit, customers, kyc, ledger, notifier, permissions, savings, schedules
+from portal.services import audit, customers, kyc, ledger, mpesa, notifier, permissions, savings, schedules
 from portal.services.atomic import atomic
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.money import ZERO, parse_amount
@@ -272,6 +272,8 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
     permissions.require(actor, "loan.disburse")
     customers.ensure_visible(loan.customer, actor)
     kyc.require_tier_for_disbursement(loan)
+    if channel == DisbursementChannel.MPESA and not loan.customer.phone:
+        raise ValidationFailed({"channel": ["The customer has no phone number for M-Pesa; pay into savings."]})
     claimed = db.session.execute(update(Loan).where(Loan.id == loan.id, Loan.status == LoanStatus.APPROVED)
                                  .values(status=LoanStatus.DISBURSED)
                                  .execution_options(synchronize_session=False)).rowcount
@@ -292,7 +294,8 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
         account = savings.account_for(customer)
         payout = ledger.Line(Gl.CUSTOMER_DEPOSITS, -paid_out, customer.id, deposit_account_id=account.id)
     else:
-        payout = ledger.Line(Gl.CASH, -paid_out, customer.id)
+        # Owed to the borrower until M-Pesa's B2C result says the money arrived (see mpesa.b2c_result).
+        payout = ledger.Line(Gl.PAYOUTS_IN_TRANSIT, -paid_out, customer.id, loan.id)
     entry = ledger.post(EntryKind.DISBURSEMENT, [
         ledger.Line(Gl.LOANS_RECEIVABLE, loan.principal + interest + added_fee, customer.id, loan.id),
         payout,
@@ -308,6 +311,8 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
     db.session.flush()
     audit.record(actor, "loan.disburse", "loan", loan.id, after={"status": "disbursed", "channel": channel.value,
                                                                   "paid_out": str(paid_out)})
+    if channel == DisbursementChannel.MPESA:
+        mpesa.send_payout(loan, paid_out, actor=actor)
     _tell_customer(loan, "loan_disbursed", "Loan disbursed",
                    f"{paid_out:,.2f} of your loan {loan.loan_number} has been sent to your {channel.value}. "
                    f"First installment {lines[0].total:,.2f} due {lines[0].due_date:%d %b %Y}.")

@@ -8,9 +8,19 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from portal.models import Loan, LoanStatus, MpesaKind, MpesaRequest, MpesaStatus, User
+from portal.models import (
+    EntryKind,
+    Gl,
+    Loan,
+    LoanStatus,
+    MpesaKind,
+    MpesaRequest,
+    MpesaStatus,
+    TransactionKind,
+    User,
+)
 from portal.models.base import db, utcnow
-from portal.services import customers, daraja, permissions, repayments
+from portal.services import audit, customers, daraja, ledger, notifier, permissions, repayments, savings
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.money import parse_amount
 
@@ -58,12 +68,14 @@ def _items(metadata: dict | None, key: str, name_key: str, value_key: str) -> di
     return {item[name_key]: item.get(value_key) for item in items if isinstance(item, dict) and name_key in item}
 
 
-def _settle(request: MpesaRequest | None, code: int, desc: str, receipt: str | None) -> None:
+def _settle(request: MpesaRequest | None, code: int, desc: str, receipt: str | None) -> bool:
+    """Record a result on its request; False when unknown or already settled by an earlier delivery."""
     if request is None or request.status != MpesaStatus.PENDING:
-        return  # unknown, or already settled by an earlier delivery of this callback
+        return False
     request.status = MpesaStatus.SUCCEEDED if code == 0 else MpesaStatus.FAILED
     request.result_code, request.result_desc, request.receipt = code, desc[:200], receipt
     request.completed_at = utcnow()
+    return True
 
 
 def stk_callback(payload: dict) -> MpesaRequest | None:
@@ -106,7 +118,50 @@ def b2c_result(payload: dict) -> MpesaRequest | None:
     except (KeyError, TypeError, ValueError) as exc:
         raise BadCallback("not a B2C result") from exc
     params = _items(result.get("ResultParameters"), "ResultParameter", "Key", "Value")
-    request = db.session.scalars(select(MpesaRequest).where(MpesaRequest.external_id == conversation)).first()
-    _settle(request, code, desc, str(params["TransactionReceipt"]) if "TransactionReceipt" in params else None)
+    request = db.session.scalars(select(MpesaRequest).where(MpesaRequest.external_id == conversation)
+                                 .with_for_update()).first()
+    receipt = str(params["TransactionReceipt"]) if "TransactionReceipt" in params else None
+    if _settle(request, code, desc, receipt) and request.loan_id is not None:
+        _book_payout(request)
     db.session.flush()
     return request
+
+
+def send_payout(loan: Loan, amount: Decimal, *, actor: User, gateway=None) -> MpesaRequest:
+    """Ask M-Pesa (B2C) to send a disbursed loan to the borrower's phone; the result comes back later."""
+    number = loan.customer.phone
+    # Recorded before the call: the simulator (or a fast Daraja) may call back before we return.
+    request = MpesaRequest(kind=MpesaKind.B2C, external_id=f"pending-loan-{loan.id}", phone=number, amount=amount,
+                           account_reference=loan.loan_number, loan_id=loan.id, requested_by_id=actor.id)
+    db.session.add(request)
+    db.session.flush()
+    answer = (gateway or daraja.gateway()).b2c(number, amount, f"Loan {loan.loan_number}")
+    request.external_id = answer["ConversationID"]
+    db.session.flush()
+    return request
+
+
+def _book_payout(request: MpesaRequest) -> None:
+    """Settle a payout in transit: into the M-Pesa float when it arrived; into the borrower's savings
+    when it failed, so the loan they owe is never money they did not get."""
+    loan = db.session.get(Loan, request.loan_id)
+    customer, amount = loan.customer, request.amount
+    if request.status == MpesaStatus.SUCCEEDED:
+        other = ledger.Line(Gl.CASH, -amount, customer.id)
+        memo, message = f"M-Pesa payout {request.receipt} for {loan.loan_number}", (
+            f"{amount:,.2f} of your loan {loan.loan_number} reached your M-Pesa ({request.receipt}).")
+    else:
+        account = savings.account_for(customer)
+        other = ledger.Line(Gl.CUSTOMER_DEPOSITS, -amount, customer.id, deposit_account_id=account.id)
+        memo, message = f"M-Pesa payout for {loan.loan_number} failed: into savings", (
+            f"M-Pesa could not pay out your loan {loan.loan_number} ({request.result_desc}); "
+            f"{amount:,.2f} is in your Mkopo savings account instead.")
+    entry = ledger.post(EntryKind.PAYOUT, [ledger.Line(Gl.PAYOUTS_IN_TRANSIT, amount, customer.id, loan.id), other],
+                        memo=memo)
+    if request.status == MpesaStatus.FAILED:
+        savings.record(customer, TransactionKind.DEPOSIT, amount, entry, source="failed_payout", actor=None,
+                       loan_id=loan.id, balance_after=savings.balance_of(customer))
+    audit.record(None, "loan.payout", "loan", loan.id, after={"mpesa": request.status.value, "amount": str(amount),
+                                                            "receipt": request.receipt})
+    if customer.user is not None:
+        notifier.notify(customer.user, "loan_payout", "Loan payout", message)

@@ -46,7 +46,7 @@ def test_an_approved_loan_offers_the_disbursement_step(client, login_as, custome
 
 
 def test_disbursing_by_m_pesa_shows_the_receipt(client, login_as, post, customer, make_loan, fee_product, staff,
-                                                rows):
+                                                rows, mpesa_callbacks):
     loan = make_loan(customer, "20000", product=fee_product, disburse=False)
     login_as(user=staff.loan_officer)
     response = post(_url(loan, "/disburse"), {"channel": "mpesa"})
@@ -54,7 +54,8 @@ def test_disbursing_by_m_pesa_shows_the_receipt(client, login_as, post, customer
     db.session.refresh(loan)
     assert response.status_code == 200 and "<html" not in html  # the loan's body, swapped in place
     assert loan.status == LoanStatus.DISBURSED and loan.disbursed_on == business_day.today()
-    assert f"Paid out 19,600.00 of {loan.loan_number} to {customer.name} by M-Pesa." in html
+    assert f"Sent 19,600.00 of {loan.loan_number} to {customer.name} by M-Pesa" in html
+    assert "waiting for M-Pesa to confirm" in html and 'hx-trigger="every 2s"' in html
     assert f'data-testid="receipt-loan">{loan.loan_number}<' in html
     assert 'data-testid="receipt-amount">KES 20,000.00<' in html
     assert 'data-testid="receipt-fee">KES 400.00' in html
@@ -62,8 +63,10 @@ def test_disbursing_by_m_pesa_shows_the_receipt(client, login_as, post, customer
     assert 'data-testid="receipt-channel">M-Pesa<' in html
     assert f'data-testid="receipt-entry">#{loan.disbursement_entry_id}<' in html
     assert rows(JournalEntry, JournalEntry.kind == EntryKind.DISBURSEMENT) == 1
+    mpesa_callbacks()  # M-Pesa's B2C result arrives; the polling receipt now shows it
     receipt = text(client.get(_url(loan, "/receipt")))
     assert "Disbursement receipt" in receipt and "KES 19,600.00" in receipt and staff.loan_officer.full_name in receipt
+    assert "Confirmed" in receipt and 'hx-trigger="every 2s"' not in receipt
 
 
 def test_disbursing_to_savings_credits_the_account(client, login_as, post, customer, make_loan, staff):
@@ -174,7 +177,7 @@ def test_the_ledger_entries_of_the_loan_are_listed_with_their_postings(client, l
     assert all(sum(p.amount for p in lines.postings) == 0 for lines in entries)  # each side complete
     shown = [p for lines in entries for p in lines.postings]
     assert all(p.loan_id in (loan.id, None) for p in shown)  # nothing of the other loan, even from a batch
-    assert {p.gl for p in entries[0].postings} == {Gl.LOANS_RECEIVABLE, Gl.CASH, Gl.UNEARNED_INTEREST}
+    assert {p.gl for p in entries[0].postings} == {Gl.LOANS_RECEIVABLE, Gl.PAYOUTS_IN_TRANSIT, Gl.UNEARNED_INTEREST}
     login_as(user=staff.manager)
     html = text(client.get(_url(loan)))
     assert f'data-entry="{loan.disbursement_entry_id}"' in html and f'data-entry="{payment.entry_id}"' in html

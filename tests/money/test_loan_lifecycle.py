@@ -12,12 +12,17 @@ from portal.models import (
     JournalEntry,
     KycLevel,
     LoanStatus,
+    MpesaKind,
+    MpesaRequest,
+    MpesaStatus,
     Role,
     Transaction,
     TransactionKind,
 )
+from portal.models.base import db
 from portal.services import customers, ledger, loans, repayments, savings
 from portal.services.errors import Conflict, Forbidden, ValidationFailed
+from tests.conftest import MPESA_OUTBOX
 from tests.money.conftest import START
 
 D = Decimal
@@ -204,8 +209,39 @@ def test_disbursement_fixes_the_schedule_and_books_principal_plus_interest(custo
     assert loan.oldest_unpaid_due.isoformat() == "2025-02-15"
     assert loans.outstanding(loan) == D("52889.15")
     assert ledger.balance(Gl.UNEARNED_INTEREST, loan_id=loan.id) == D("-2889.15")
-    assert ledger.balance(Gl.CASH) == D("-50000.00")
+    assert ledger.balance(Gl.PAYOUTS_IN_TRANSIT) == D("-50000.00")  # sent by B2C, not yet confirmed
+    assert ledger.balance(Gl.CASH) == D("0.00")
     assert ledger.balance(Gl.FEE_INCOME) == D("0.00")
+
+
+def test_a_confirmed_mpesa_payout_leaves_the_float_once(customer, make_loan, mpesa_callbacks):
+    loan = make_loan(customer)
+    request = MpesaRequest.query.filter_by(loan_id=loan.id, kind=MpesaKind.B2C).one()
+    assert (request.status, request.amount, request.phone) == (MpesaStatus.PENDING, D("50000.00"), customer.phone)
+    (result,) = mpesa_callbacks()
+    assert result.status_code == 200
+    db.session.expire_all()
+    assert request.status == MpesaStatus.SUCCEEDED and request.receipt
+    assert ledger.balance(Gl.CASH) == D("-50000.00")
+    assert ledger.balance(Gl.PAYOUTS_IN_TRANSIT) == D("0.00")
+    assert loans.outstanding(loan) == D("52889.15")
+
+
+def test_a_failed_mpesa_payout_goes_to_savings_and_a_repeated_result_changes_nothing(
+        make_customer, make_loan, mpesa_callbacks, rows):
+    customer = make_customer(phone="+254712340001")  # the simulator refuses numbers ending 0001
+    loan = make_loan(customer)
+    delivered = list(MPESA_OUTBOX)
+    mpesa_callbacks()
+    MPESA_OUTBOX.extend(delivered)  # Safaricom delivers the same result again
+    mpesa_callbacks()
+    db.session.expire_all()
+    request = MpesaRequest.query.filter_by(loan_id=loan.id, kind=MpesaKind.B2C).one()
+    assert (request.status, request.result_code) == (MpesaStatus.FAILED, 1)
+    assert savings.balance_of(customer) == D("50000.00")
+    assert ledger.balance(Gl.PAYOUTS_IN_TRANSIT) == D("0.00") and ledger.balance(Gl.CASH) == D("0.00")
+    assert rows(JournalEntry, JournalEntry.kind == EntryKind.PAYOUT) == 1
+    assert loans.outstanding(loan) == D("52889.15")  # the loan stands: the borrower has the money in savings
 
 
 def test_disbursement_to_savings_deducts_a_two_percent_fee(customer, make_product, make_loan):
@@ -235,7 +271,7 @@ def test_an_added_fee_is_repaid_with_the_first_installment_and_the_whole_princip
 def test_a_fixed_deducted_fee_over_mpesa(customer, make_product, make_loan):
     product = make_product(fee_type="fixed", fee_value="750", fee_mode="deducted")
     loan = make_loan(customer, "20000", product=product)
-    assert ledger.balance(Gl.CASH) == D("-19250.00")
+    assert ledger.balance(Gl.PAYOUTS_IN_TRANSIT) == D("-19250.00")
     assert loans.outstanding(loan) == loan.principal + sum(i.interest_due for i in loan.installments)
 
 

@@ -238,8 +238,11 @@ def disburse(loan_id):
     loans.disburse(loan, DisbursementChannel(form.channel.data), actor=current_user)
     db.session.commit()
     receipt = loan_book.receipt(loan, actor=current_user)
+    if receipt.channel == DisbursementChannel.MPESA:
+        return _done(loan, f"Sent {receipt.paid_out:,.2f} of {loan.loan_number} to {loan.customer.name} by M-Pesa; "
+                           "the receipt shows when M-Pesa confirms it.")
     return _done(loan, f"Paid out {receipt.paid_out:,.2f} of {loan.loan_number} to {loan.customer.name} "
-                       f"by {'M-Pesa' if receipt.channel == DisbursementChannel.MPESA else 'savings'}.")
+                       "into their savings account.")
 
 
 @bp.get("/<int:loan_id>/receipt")
