@@ -46,6 +46,7 @@ test: install-dev
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.collections $(BENCH_COLLECTIONS_ARGS)
+	$(BIN)/python -m bench.statements
 
 lint: install-dev
 	$(BIN)/ruff check portal api tests wsgi.py
