@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from portal import cli, extensions, models, realtime
     from portal.errors import register_error_handlers
+    from portal.services import mpesa_inbox
 
     extensions.db.init_app(app)
     with app.app_context():
@@ -32,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     extensions.jwt.init_app(app)
     _init_login(app)
     realtime.init_app(app)  # Socket.IO: /notifications, pushed after commit
+    mpesa_inbox.init_app(app)  # M-Pesa receipts accepted by a request are booked after it commits
 
     from portal.blueprints import register_blueprints
 

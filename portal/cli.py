@@ -91,6 +91,24 @@ def register(app: Flask) -> None:
         click.echo(f"Promises due before {day:%Y-%m-%d}: {settled.kept} kept, {settled.partially_kept} partially kept, "
                    f"{settled.broken} broken; {settled.kept_early} not yet due already covered.")
 
+    def book_payments(retry_failed=False):
+        from portal.models import MpesaReceipt, ReceiptStatus
+        from portal.services.mpesa_inbox import book_pending
+
+        tried = book_pending(retry_failed=retry_failed)
+        failed = db.session.query(MpesaReceipt).filter_by(status=ReceiptStatus.FAILED).count()
+        click.echo(f"M-Pesa receipts booked: {tried} tried; {failed} failed, waiting for --retry-failed.")
+
+    payments_cli = click.Group("payments", help="Payment jobs.")
+    app.cli.add_command(payments_cli)
+
+    @payments_cli.command("book")
+    @click.option("--retry-failed", is_flag=True, help="Also try again the receipts whose booking failed.")
+    def payments_book(retry_failed):
+        """Book M-Pesa receipts still waiting (the web processes book them within a second; this catches
+        any a stopped process left behind)."""
+        book_payments(retry_failed)
+
     @loans_cli.command("accrue")
     @day_option
     def loans_accrue(on):
@@ -109,8 +127,9 @@ def register(app: Flask) -> None:
     @app.cli.command("daily")
     @day_option
     def daily(on):
-        """The nightly job: accrue penalties, then settle promises to pay."""
+        """The nightly job: book any M-Pesa receipts left waiting, accrue penalties, settle promises to pay."""
         day = business_day(on)
+        book_payments()
         accrue(day)
         settle_promises(day)
 

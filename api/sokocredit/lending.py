@@ -13,7 +13,7 @@ from api.sokocredit import schemas
 from api.sokocredit.errors import SURFACE
 from portal.models import DisbursementChannel, LoanStatus, PaymentStatus, Role
 from portal.models.base import db
-from portal.services import customers, loans, permissions, products, repayments
+from portal.services import customers, loans, mpesa_inbox, permissions, products, repayments
 from portal.services.errors import Forbidden, ValidationFailed
 from portal.services.pagination import paginate
 
@@ -198,18 +198,14 @@ class MpesaWebhookView(MethodView):
     decorators = [webhook_caller]
 
     @repayments_bp.arguments(schemas.WebhookSchema)
-    @repayments_bp.response(201, schemas.WebhookResultSchema)
+    @repayments_bp.response(202, schemas.WebhookResultSchema)
     @repayments_bp.alt_response(200, schema=schemas.WebhookResultSchema, description="a receipt seen before")
     def post(self, body):
-        """Take an M-Pesa payment; one mpesa_code is one payment however often it is delivered"""
-        result = repayments.receive_mpesa(receipt=body["mpesa_code"], amount=body["amount_paid"],
-                                          phone=body["phone_number"], reference=body.get("account_reference"))
-        commit_with_log()  # the payment commits with its log row, after the answer is made: one transaction
-        payment = result.payment
-        if not result.created:
-            return {"message": "This M-Pesa code was already received.", "duplicate": True,
-                    "repayment": payment}, 200
-        message = {PaymentStatus.APPLIED: "Payment applied.",
-                   PaymentStatus.UNMATCHED: "Payment received but not matched to a customer; it is held for "
-                                            "reconciliation."}[payment.status]
-        return {"message": message, "duplicate": False, "repayment": payment}
+        """Take an M-Pesa payment: recorded at once and booked right after; one mpesa_code is one payment
+        however often it is delivered"""
+        accepted = mpesa_inbox.accept(receipt=body["mpesa_code"], amount=body["amount_paid"],
+                                      phone=body["phone_number"], reference=body.get("account_reference"))
+        commit_with_log()  # the receipt commits with its log row, after the answer is made: one transaction
+        if accepted.created:
+            return {"message": "Payment received; it is being applied.", "duplicate": False, **vars(accepted)}
+        return {"message": "This M-Pesa code was already received.", "duplicate": True, **vars(accepted)}, 200

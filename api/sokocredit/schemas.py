@@ -310,4 +310,8 @@ class WebhookSchema(BaseSchema):
 class WebhookResultSchema(BaseSchema):
     message = fields.String()
     duplicate = fields.Boolean()
-    repayment = fields.Nested(RepaymentSchema)
+    mpesa_code = fields.String(attribute="receipt")
+    amount_paid = MoneyField(attribute="amount")
+    status = fields.String(metadata={"description": "pending: recorded, being booked (within a second or so); "
+                                                    "booked: see repayment; failed: held for staff to look at"})
+    repayment = fields.Nested(RepaymentSchema, attribute="payment", allow_none=True)

@@ -43,7 +43,7 @@ from portal.models.loans import (
     PaymentSource,
     PaymentStatus,
 )
-from portal.models.mpesa import MpesaKind, MpesaRequest, MpesaStatus
+from portal.models.mpesa import MpesaKind, MpesaReceipt, MpesaRequest, MpesaStatus, ReceiptStatus
 from portal.models.notifications import Notification
 from portal.models.users import STAFF_ROLES, Role, User
 
@@ -85,6 +85,7 @@ __all__ = [
     "LoanProduct",
     "LoanStatus",
     "MpesaKind",
+    "MpesaReceipt",
     "MpesaRequest",
     "MpesaStatus",
     "Notification",
@@ -95,6 +96,7 @@ __all__ = [
     "PaymentStatus",
     "Posting",
     "PromiseStatus",
+    "ReceiptStatus",
     "Role",
     "Transaction",
     "TransactionKind",

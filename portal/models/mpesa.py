@@ -5,7 +5,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Money, UTCDateTime, db, enum_column, utcnow
 
@@ -43,3 +43,33 @@ class MpesaRequest(db.Model):
 
     def __repr__(self) -> str:
         return f"<MpesaRequest {self.kind} {self.external_id} {self.status}>"
+
+
+class ReceiptStatus(StrEnum):
+    PENDING = "pending"  # written down and answered; not yet in the books
+    BOOKED = "booked"    # a payment exists for it (applied, or held in suspense)
+    FAILED = "failed"    # booking raised: kept, with why, for `flask payments book --retry-failed`
+
+
+class MpesaReceipt(db.Model):
+    """An M-Pesa payment notification as it arrived (001's webhook, a C2B confirmation, an STK callback),
+    written down before it is booked: the unique receipt makes every repeat delivery a no-op."""
+
+    __tablename__ = "mpesa_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(40), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    account_reference: Mapped[str | None] = mapped_column(String(60))
+    status: Mapped[ReceiptStatus] = mapped_column(enum_column(ReceiptStatus), default=ReceiptStatus.PENDING,
+                                                  index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
+    error: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    payment = relationship("Payment")
+
+    def __repr__(self) -> str:
+        return f"<MpesaReceipt {self.receipt} {self.status}>"

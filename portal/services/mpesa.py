@@ -1,7 +1,7 @@
 """M-Pesa flows: ask a customer to pay by STK push, and act on Daraja's callbacks.
 
 Callback items are read by name, never by position; every callback is idempotent (the
-request it answers is settled once; a receipt is one payment, see repayments).
+request it answers is settled once; a receipt is one payment, see mpesa_inbox and repayments).
 """
 
 from decimal import Decimal
@@ -20,7 +20,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import audit, customers, daraja, ledger, notifier, permissions, repayments, savings
+from portal.services import audit, customers, daraja, ledger, mpesa_inbox, notifier, permissions, savings
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.money import parse_amount
 
@@ -93,21 +93,21 @@ def stk_callback(payload: dict) -> MpesaRequest | None:
             raise BadCallback("a successful STK callback names its receipt and amount")
         receipt = str(items["MpesaReceiptNumber"])
         phone = str(items.get("PhoneNumber") or (request.phone if request else ""))
-        repayments.receive_mpesa(receipt=receipt, amount=Decimal(str(items["Amount"])), phone=phone,
-                                 reference=request.account_reference if request else None)
+        mpesa_inbox.accept(receipt=receipt, amount=Decimal(str(items["Amount"])), phone=phone,
+                           reference=request.account_reference if request else None)
     _settle(request, code, desc, receipt)
     db.session.flush()
     return request
 
 
-def c2b_confirmation(payload: dict):
+def c2b_confirmation(payload: dict) -> "mpesa_inbox.Accepted":
     """A customer paid the paybill: TransID, TransAmount, MSISDN, BillRefNumber."""
     try:
         receipt, amount = str(payload["TransID"]), Decimal(str(payload["TransAmount"]))
     except (KeyError, TypeError, ArithmeticError) as exc:
         raise BadCallback("not a C2B confirmation") from exc
-    return repayments.receive_mpesa(receipt=receipt, amount=amount, phone=str(payload.get("MSISDN") or ""),
-                                    reference=str(payload.get("BillRefNumber") or "") or None)
+    return mpesa_inbox.accept(receipt=receipt, amount=amount, phone=str(payload.get("MSISDN") or ""),
+                              reference=str(payload.get("BillRefNumber") or "") or None)
 
 
 def b2c_result(payload: dict) -> MpesaRequest | None:

@@ -49,11 +49,20 @@ class _Duplicate(Exception):
     """The receipt was taken by another delivery: undo this one's savepoint."""
 
 
-def _amount(raw) -> Decimal:
+def payment_amount(raw) -> Decimal:
+    """A payment's amount from what was sent, or ValidationFailed saying what is wrong with it."""
     try:
         return parse_amount(raw)
     except ValueError as exc:
         raise ValidationFailed({"amount": [str(exc)]}) from None
+
+
+def receipt_code(raw: str | None) -> str:
+    """An M-Pesa receipt code as stored (M-Pesa's codes are upper case; a client may send them lower)."""
+    code = (raw or "").strip().upper()
+    if not code:
+        raise ValidationFailed({"mpesa_code": ["The M-Pesa receipt code is required."]})
+    return code
 
 
 def _oldest_active(customer_id) -> ScalarSelect:
@@ -93,10 +102,8 @@ def receive_mpesa(*, receipt: str, amount, phone: str | None = None, reference: 
     The payment row is inserted after its journal entry and before anything else moves; if another
     delivery already holds the receipt, this delivery's savepoint (entry included) is rolled back.
     """
-    receipt = (receipt or "").strip().upper()
-    if not receipt:
-        raise ValidationFailed({"mpesa_code": ["The M-Pesa receipt code is required."]})
-    value = _amount(amount)
+    receipt = receipt_code(receipt)
+    value = payment_amount(amount)
     try:
         return Receipt(_receive(receipt, value, phone, reference), True)
     except _Duplicate:
@@ -138,7 +145,7 @@ def record_payment(loan: Loan, raw_amount, *, actor: User, source: PaymentSource
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
     conn = db.session.connection()
-    plan = _plan(conn, loan.id, _amount(raw_amount))
+    plan = _plan(conn, loan.id, payment_amount(raw_amount))
     entry_id = _post(plan, Gl.CASH, actor=actor)
     payment = _insert_payment(conn, {"source": source, "amount": plan.amount, "customer_id": loan.customer_id,
                                      "recorded_by_id": actor.id}, plan=plan, entry_id=entry_id)
@@ -151,7 +158,7 @@ def pay_from_savings(loan: Loan, raw_amount, *, actor: User) -> Payment:
     """Move money from the customer's savings onto their loan (refused beyond the balance)."""
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
-    amount = _amount(raw_amount)
+    amount = payment_amount(raw_amount)
     account = savings.existing_account(loan.customer)
     # The whole amount must be there, even if part comes straight back as overpayment: locked, so a
     # withdrawal cannot slip in between this check and the posting.

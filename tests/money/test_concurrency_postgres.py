@@ -25,15 +25,17 @@ from portal.models import (
     KycLevel,
     Loan,
     LoanStatus,
+    MpesaReceipt,
     Payment,
     Posting,
+    ReceiptStatus,
     Role,
     Transaction,
     TransactionKind,
     User,
 )
 from portal.models.base import db
-from portal.services import ledger, loans, products, repayments, savings
+from portal.services import ledger, loans, mpesa_inbox, products, repayments, savings
 from portal.services.errors import Conflict, ValidationFailed
 
 D = Decimal
@@ -161,6 +163,38 @@ def test_twenty_concurrent_deliveries_of_one_receipt_make_one_payment(pg_app):
                       Transaction.kind == TransactionKind.LOAN_REPAYMENT) == 1
         assert loans.outstanding(loan) == D("51889.15")
         assert sum((i.total_paid for i in loan.installments), D("0.00")) == D("1000.00")
+        report = ledger.verify()
+        assert report.ok, report.breaches
+        db.session.remove()
+
+
+def test_concurrent_webhook_deliveries_and_bookers_make_one_payment_per_receipt(pg_app):
+    """What the webhook does under load: 20 deliveries of one receipt (and 10 of others) accepted at once,
+    then four bookers racing over what waits. Each receipt is recorded once and booked once."""
+    ids = _seed(pg_app)
+    with pg_app.app_context():
+        loans.disburse(db.session.get(Loan, ids["loan"]), DisbursementChannel.MPESA,
+                       actor=db.session.get(User, ids["officer"]), on=date(2025, 1, 15))
+        db.session.commit()
+        db.session.remove()
+
+    def deliver(index):
+        code = "QDD0000000" if index < 20 else f"QDD00000{index:02d}"
+        return mpesa_inbox.accept(receipt=code, amount="100", phone="0799000000",
+                                  reference=ids["loan_number"]).created
+
+    created, errors = _in_threads(pg_app, 30, deliver)
+    assert errors == [None] * 30
+    assert sum(created[:20]) == 1 and all(created[20:])
+    booked, errors = _in_threads(pg_app, 4, lambda _: mpesa_inbox.book_pending())
+    assert errors == [None] * 4
+    assert sum(booked) == 11  # every receipt tried by exactly one booker
+    with pg_app.app_context():
+        loan = db.session.get(Loan, ids["loan"])
+        assert _count(Payment, Payment.loan_id == loan.id) == 11
+        assert _count(MpesaReceipt, MpesaReceipt.status == ReceiptStatus.BOOKED,
+                      MpesaReceipt.receipt.like("QDD%")) == 11
+        assert loans.outstanding(loan) == D("52889.15") - D("1100.00")
         report = ledger.verify()
         assert report.ok, report.breaches
         db.session.remove()

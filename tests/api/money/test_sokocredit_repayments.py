@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from portal.models import ApiLog, Payment, PaymentSource, PaymentStatus
 from portal.models.base import db
@@ -37,6 +37,14 @@ def webhook(client, payload, headers=None):
 
 def payload(amount=2000, code="MPESA123ABC", phone="0722000111"):
     return {"phone_number": phone, "amount_paid": amount, "mpesa_code": code}
+
+
+def booked(client, body, secret):
+    """What became of a delivered payment, as a client learns it: by delivering it again."""
+    again = webhook(client, body, secret)
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["status"] == "booked", again.get_json()
+    return again.get_json()["repayment"]
 
 
 # --- GET /repayment-schedules -----------------------------------------------------------------------------
@@ -171,7 +179,7 @@ def test_the_shared_secret_never_reaches_the_request_log(client, app, monkeypatc
 
     response = client.post(f"/repayments/mpesa-webhook?secret={SECRET}", json=payload())
 
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     db.session.expire_all()
     logged = db.session.query(ApiLog).filter(ApiLog.endpoint.like("/repayments/mpesa-webhook%")).all()
     assert logged, "the webhook call should be logged"
@@ -180,23 +188,24 @@ def test_the_shared_secret_never_reaches_the_request_log(client, app, monkeypatc
             row.endpoint
 
 
-def test_the_payment_commits_with_its_log_row(client, secret, new_customer, make_loan):
+def test_the_receipt_commits_with_its_log_row_and_is_booked_after(client, secret, new_customer, make_loan):
     loan = make_loan(new_customer(phone=PHONE), "12000")
 
     response = webhook(client, payload("100"), secret)
 
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     db.session.expire_all()
     row = db.session.query(ApiLog).filter(ApiLog.endpoint == "/repayments/mpesa-webhook").one()
-    assert (row.status_code, json.loads(row.response_payload)) == (201, response.get_json())
+    assert (row.status_code, json.loads(row.response_payload)) == (202, response.get_json())
     assert payments_with_receipt("MPESA123ABC") == 1
     assert owed(loan) == D("11900.00")
 
 
 def test_a_matched_payment_costs_a_fixed_handful_of_statements(client, secret, new_customer, make_loan):
-    """Match, lock the loan, read what it owes, the entry and its postings, the payment, the installments
-    paid, the allocations, the loan's new arrears position, 000's transaction, the log row: no lazy loads,
-    nothing per installment."""
+    """The request: the receipt and the log row. Its booking: the receipts waiting, then match, lock the
+    loan, read what it owes, the entry and its postings, the payment, the installments paid, the
+    allocations, the loan's new arrears position, 000's transaction, the receipt marked booked, and a
+    last look for more: no lazy loads, nothing per installment."""
     make_loan(new_customer(phone=PHONE), "12000")
     webhook(client, payload("100", code="WARMUP001"), secret)
     statements = []
@@ -209,8 +218,10 @@ def test_a_matched_payment_costs_a_fixed_handful_of_statements(client, secret, n
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
 
-    assert response.status_code == 201, response.get_json()
-    assert len([s for s in statements if s not in ("SAVEPOINT", "RELEASE")]) == 11, statements
+    assert response.status_code == 202, response.get_json()
+    statements = [s for s in statements if s not in ("SAVEPOINT", "RELEASE")]
+    assert statements[:2] == ["INSERT", "INSERT"], statements
+    assert len(statements) == 15, statements
 
 
 def test_a_payment_whose_commit_fails_is_answered_500_and_kept_nowhere(client, secret, new_customer, make_loan,
@@ -228,7 +239,7 @@ def test_a_payment_whose_commit_fails_is_answered_500_and_kept_nowhere(client, s
     assert payments_with_receipt("MPESA123ABC") == 0
     assert owed(loan) == D("12000.00")
     monkeypatch.setattr(request_log, "_log_row", log_row)
-    assert webhook(client, payload("100"), secret).status_code == 201  # the gateway's retry is taken
+    assert webhook(client, payload("100"), secret).status_code == 202  # the gateway's retry is taken
     assert owed(loan) == D("11900.00")
 
 
@@ -246,7 +257,7 @@ def test_webhook_with_the_shared_secret_is_taken(client, secret, new_customer, m
 
     response = webhook(client, payload(2000), secret)
 
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     assert response.get_json()["duplicate"] is False
     assert owed(loan) == D("10000.00")
 
@@ -264,7 +275,7 @@ def test_webhook_with_a_staff_token_is_taken(client, staff, no_secret, new_custo
 
     response = webhook(client, payload(), api_headers(getattr(staff, who)))
 
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
 
 
 def test_webhook_with_a_borrower_token_is_403(client, no_secret, borrower, make_loan, api_headers):
@@ -292,11 +303,11 @@ def test_matched_payment_reduces_the_outstanding_exactly(client, secret, new_cus
 
     response = webhook(client, payload("2500.50", phone="0722 000 111"), secret)
 
-    assert response.status_code == 201, response.get_json()
+    assert response.status_code == 202, response.get_json()
     body = response.get_json()
-    assert set(body) == {"message", "duplicate", "repayment"}
-    assert body["duplicate"] is False
-    repayment = body["repayment"]
+    assert body == {"message": "Payment received; it is being applied.", "duplicate": False,
+                    "mpesa_code": "MPESA123ABC", "amount_paid": "2500.50", "status": "pending", "repayment": None}
+    repayment = booked(client, payload("2500.50", phone="0722 000 111"), secret)
     assert repayment["status"] == "applied"
     assert repayment["amount"] == "2500.50"
     assert repayment["loan_id"] == loan.id
@@ -313,8 +324,8 @@ def test_webhook_amount_as_a_json_number_is_exact(client, secret, new_customer, 
     response = client.post("/repayments/mpesa-webhook", headers=secret, content_type="application/json",
                            data='{"phone_number": "0722000111", "amount_paid": 100.1, "mpesa_code": "QWE123RTY9"}')
 
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["repayment"]["amount"] == "100.10"
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["amount_paid"] == "100.10"
     assert owed(loan) == D("9999.90")  # 10,100.00 - 100.10
 
 
@@ -324,12 +335,14 @@ def test_same_mpesa_code_again_is_200_duplicate_and_no_second_payment(client, se
     first = webhook(client, payload(2000), secret)
     again = webhook(client, payload(2000), secret)
 
-    assert first.status_code == 201
+    assert first.status_code == 202
     assert again.status_code == 200, again.get_json()
     body = again.get_json()
-    assert set(body) == {"message", "duplicate", "repayment"}
-    assert body["duplicate"] is True
-    assert body["repayment"]["id"] == first.get_json()["repayment"]["id"]
+    assert {k: v for k, v in body.items() if k != "repayment"} == {
+        "message": "This M-Pesa code was already received.", "duplicate": True, "mpesa_code": "MPESA123ABC",
+        "amount_paid": "2000.00", "status": "booked"}
+    paid = db.session.scalars(select(Payment.id).where(Payment.receipt == "MPESA123ABC")).one()
+    assert body["repayment"]["id"] == paid
     assert payments_with_receipt("MPESA123ABC") == 1
     assert owed(loan) == D("10000.00")
 
@@ -350,15 +363,15 @@ def test_unknown_phone_is_held_unmatched(client, secret, new_customer, make_loan
 
     response = webhook(client, payload(2000, phone="0799000111"), secret)
 
-    assert response.status_code == 201, response.get_json()
-    body = response.get_json()
-    assert body["duplicate"] is False
-    assert body["repayment"]["status"] == "unmatched"
-    assert body["repayment"]["customer_id"] is None
-    assert body["repayment"]["loan_id"] is None
-    assert body["repayment"]["amount"] == "2000.00"
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["duplicate"] is False
+    repayment = booked(client, payload(2000, phone="0799000111"), secret)
+    assert repayment["status"] == "unmatched"
+    assert repayment["customer_id"] is None
+    assert repayment["loan_id"] is None
+    assert repayment["amount"] == "2000.00"
     assert owed(loan) == D("12000.00")
-    payment = db.session.get(Payment, body["repayment"]["id"])
+    payment = db.session.get(Payment, repayment["id"])
     assert payment.status == PaymentStatus.UNMATCHED
 
 
@@ -367,9 +380,10 @@ def test_known_customer_without_an_active_loan_gets_it_in_savings(client, secret
 
     response = webhook(client, payload("750.25"), secret)
 
-    assert response.status_code == 201, response.get_json()
-    assert response.get_json()["repayment"]["status"] == "applied"
-    assert response.get_json()["repayment"]["customer_id"] == customer.id
+    assert response.status_code == 202, response.get_json()
+    repayment = booked(client, payload("750.25"), secret)
+    assert repayment["status"] == "applied"
+    assert repayment["customer_id"] == customer.id
     assert savings_balance(customer) == D("750.25")
 
 
@@ -380,8 +394,8 @@ def test_payment_beyond_what_is_owed_closes_the_loan_and_saves_the_rest(client, 
 
     response = webhook(client, payload("10150.75"), secret)
 
-    assert response.status_code == 201
-    assert response.get_json()["repayment"]["overpayment"] == "50.75"
+    assert response.status_code == 202
+    assert booked(client, payload("10150.75"), secret)["overpayment"] == "50.75"
     assert owed(loan) == D("0.00")
     assert savings_balance(customer) == D("50.75")
 

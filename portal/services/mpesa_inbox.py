@@ -1,0 +1,163 @@
+"""M-Pesa payment notifications: written down and answered at once, booked right after.
+
+001's webhook, Daraja's C2B confirmations and STK callbacks all come in here. `accept` is one INSERT:
+the receipt's unique index makes a repeat delivery a no-op (however concurrent), and the caller answers
+as soon as it commits. Booking — matching, allocation, the ledger (`repayments.receive_mpesa`) — runs
+once that commit is done, by the booker named by JOB_BACKEND: ``eager`` in the request's own session,
+otherwise a thread in each web process, which books whatever waits, many receipts per transaction, and
+also looks for stragglers every BOOKER_SWEEP_SECONDS (a process that died between the two).
+
+Why not book inside the request: Daraja does not retry a confirmation that failed or timed out, so the
+notification is kept before anything that could fail is tried; and the caller's answer does not wait
+for a dozen writes. A receipt whose booking raised stays on record as failed, with why, and
+`flask payments book --retry-failed` tries it again; nothing that arrived is ever dropped.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Flask, current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from portal.models import MpesaReceipt, Payment, ReceiptStatus
+from portal.models.base import db, utcnow
+from portal.services import repayments
+from portal.services.errors import DomainError
+
+log = logging.getLogger("mkopo.mpesa")
+
+BATCH = 100  # receipts per booking transaction: short enough not to hold SQLite's write lock for long
+BOOKER_SWEEP_SECONDS = 30
+_WAITING = "mpesa_receipts_waiting"  # session.info flag: this transaction accepted a receipt
+
+
+@dataclass
+class Accepted:
+    """What the caller answers with: the receipt as recorded, and whether this delivery recorded it."""
+
+    receipt: str
+    amount: Decimal
+    status: ReceiptStatus
+    payment: Payment | None
+    created: bool
+
+
+_RECEIPTS = MpesaReceipt.__table__
+
+
+def _insert_unless_taken(dialect):
+    return (dialect.insert(_RECEIPTS).on_conflict_do_nothing(index_elements=[_RECEIPTS.c.receipt])
+            .returning(_RECEIPTS.c.id))
+
+
+_INSERT = {"postgresql": _insert_unless_taken(postgresql), "sqlite": _insert_unless_taken(sqlite)}
+
+
+def accept(*, receipt: str, amount, phone: str | None = None, reference: str | None = None) -> Accepted:
+    """Record a payment notification, to be booked once the caller commits; a receipt seen before
+    is answered with what became of it."""
+    code = repayments.receipt_code(receipt)
+    value = repayments.payment_amount(amount)
+    conn = db.session.connection()
+    inserted = conn.execute(_INSERT[conn.dialect.name], {
+        "receipt": code, "amount": value, "phone": phone or None, "account_reference": reference or None,
+        "status": ReceiptStatus.PENDING, "received_at": utcnow()}).scalar()
+    if inserted is not None:
+        db.session.info[_WAITING] = True
+        return Accepted(code, value, ReceiptStatus.PENDING, None, True)
+    seen = db.session.scalars(select(MpesaReceipt).where(MpesaReceipt.receipt == code)).one()
+    return Accepted(seen.receipt, seen.amount, seen.status, seen.payment, False)
+
+
+_MARK = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("row_id"))
+         .values(status=bindparam("status"), payment_id=bindparam("payment_id"), error=bindparam("error"),
+                 booked_at=bindparam("booked_at")))
+
+
+def book_pending(*, retry_failed: bool = False) -> int:
+    """Book every receipt waiting, oldest first, BATCH per committed transaction; how many were tried.
+
+    Each receipt books in a savepoint of its own (`receive_mpesa` is atomic): one that raises is marked
+    failed with why, and the rest of its batch still books. Two bookers never take the same receipt: on
+    PostgreSQL they skip each other's locked rows, on SQLite the write lock takes turns."""
+    wanted = [ReceiptStatus.PENDING, ReceiptStatus.FAILED] if retry_failed else [ReceiptStatus.PENDING]
+    tried, last_id = 0, 0
+    while True:
+        batch = db.session.execute(
+            select(_RECEIPTS.c.id, _RECEIPTS.c.receipt, _RECEIPTS.c.amount, _RECEIPTS.c.phone,
+                   _RECEIPTS.c.account_reference)
+            .where(_RECEIPTS.c.status.in_(wanted), _RECEIPTS.c.id > last_id)
+            .order_by(_RECEIPTS.c.id).limit(BATCH).with_for_update(skip_locked=True)).all()
+        if not batch:
+            db.session.commit()
+            return tried
+        marks = [_book(row) for row in batch]
+        db.session.connection().execute(_MARK, marks)
+        db.session.commit()
+        tried += len(batch)
+        last_id = batch[-1].id  # a receipt that failed again is not retried within this call
+
+
+def _book(row) -> dict:
+    mark = {"row_id": row.id, "status": ReceiptStatus.BOOKED, "payment_id": None, "error": None,
+            "booked_at": utcnow()}
+    try:
+        booked = repayments.receive_mpesa(receipt=row.receipt, amount=row.amount, phone=row.phone,
+                                          reference=row.account_reference)
+    except DomainError as exc:
+        return {**mark, "status": ReceiptStatus.FAILED, "error": str(exc)[:300], "booked_at": None}
+    except Exception:
+        log.exception("M-Pesa receipt %s could not be booked", row.receipt)
+        return {**mark, "status": ReceiptStatus.FAILED, "booked_at": None,
+                "error": "Booking failed unexpectedly; the error log has the details."}
+    return {**mark, "payment_id": booked.payment.id}
+
+
+def book_soon() -> None:
+    """Have what this process's committed transactions accepted booked: now (eager), or by the booker."""
+    if current_app.config["JOB_BACKEND"] == "eager":
+        book_pending()
+    else:
+        _booker(current_app._get_current_object()).wake.set()
+
+
+class _Booker:
+    """One thread per web process: books when woken, and sweeps now and then for stragglers."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wake = threading.Event()
+        threading.Thread(target=self._loop, name="mkopo-mpesa-booker", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            self.wake.wait(BOOKER_SWEEP_SECONDS)
+            self.wake.clear()
+            with self.app.app_context():
+                try:
+                    book_pending()
+                except Exception:  # nothing above this thread would report it; the next wake retries
+                    log.exception("M-Pesa booker: booking pass failed")
+
+
+_booker_lock = threading.Lock()
+
+
+def _booker(app: Flask) -> _Booker:
+    with _booker_lock:
+        booker = app.extensions.get("mkopo.mpesa_booker")
+        if booker is None:
+            booker = app.extensions["mkopo.mpesa_booker"] = _Booker(app)
+        return booker
+
+
+def init_app(app: Flask) -> None:
+    """Book after every request whose transaction accepted a receipt (its commit is done by teardown)."""
+
+    @app.teardown_request
+    def book_accepted(exc):
+        if db.session.info.pop(_WAITING, False) and exc is None:
+            book_soon()

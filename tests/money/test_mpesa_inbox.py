@@ -1,0 +1,168 @@
+"""M-Pesa receipts are written down first and booked after: a repeat is a no-op at the door, a booking
+that fails is kept with why and retried on demand, and a web process's booker thread books on its own."""
+
+import logging
+import time
+from decimal import Decimal
+
+import pytest
+from flask_migrate import upgrade
+
+from portal import create_app
+from portal.models import MpesaReceipt, Payment, PaymentStatus, ReceiptStatus
+from portal.models.base import db
+from portal.services import loans, mpesa_inbox, repayments
+from portal.services.errors import Conflict, ValidationFailed
+
+D = Decimal
+
+
+def receipt_row(code: str) -> MpesaReceipt:
+    return db.session.query(MpesaReceipt).filter_by(receipt=code).one()
+
+
+def test_a_receipt_is_recorded_pending_and_booked_by_the_next_pass(customer, make_loan):
+    loan = make_loan(customer)
+
+    accepted = mpesa_inbox.accept(receipt=" qab1234567 ", amount="4407.43", phone="0712345678")
+
+    assert (accepted.receipt, accepted.amount, accepted.status, accepted.created) == (
+        "QAB1234567", D("4407.43"), ReceiptStatus.PENDING, True)
+    assert db.session.query(Payment).count() == 0
+    assert loans.outstanding(loan) == D("52889.15")
+
+    assert mpesa_inbox.book_pending() == 1
+
+    row = receipt_row("QAB1234567")
+    assert row.status == ReceiptStatus.BOOKED and row.booked_at is not None and row.error is None
+    assert (row.payment.loan_id, row.payment.amount, row.payment.status) == (loan.id, D("4407.43"),
+                                                                             PaymentStatus.APPLIED)
+    assert loans.outstanding(loan) == D("48481.72")
+    assert mpesa_inbox.book_pending() == 0  # nothing waits any more
+
+
+def test_a_repeat_delivery_is_answered_with_what_became_of_the_first(customer, make_loan):
+    make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+
+    pending = mpesa_inbox.accept(receipt="qab1234567", amount="9999", phone="0799999999")
+    mpesa_inbox.book_pending()
+    booked = mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+
+    assert (pending.created, pending.status, pending.amount, pending.payment) == (
+        False, ReceiptStatus.PENDING, D("1000.00"), None)
+    assert (booked.created, booked.status) == (False, ReceiptStatus.BOOKED)
+    assert booked.payment.amount == D("1000.00")
+    assert db.session.query(MpesaReceipt).count() == 1
+    assert db.session.query(Payment).count() == 1
+
+
+@pytest.mark.parametrize(("receipt", "amount", "field"), [
+    ("", "100", "mpesa_code"), ("   ", "100", "mpesa_code"), ("QAB1234567", "0", "amount"),
+    ("QAB1234567", "-5", "amount"), ("QAB1234567", "10.001", "amount"), ("QAB1234567", "lots", "amount")])
+def test_a_receipt_that_cannot_be_a_payment_is_refused_at_the_door(receipt, amount, field):
+    with pytest.raises(ValidationFailed) as refused:
+        mpesa_inbox.accept(receipt=receipt, amount=amount, phone="0712345678")
+
+    assert field in refused.value.errors
+    assert db.session.query(MpesaReceipt).count() == 0
+
+
+def test_a_receipt_already_paid_before_receipts_were_kept_is_booked_to_that_payment(customer, make_loan):
+    """A payment booked directly (as before this table, or by the demo) and then delivered again."""
+    make_loan(customer)
+    first = repayments.receive_mpesa(receipt="QAB1234567", amount="1000", phone="0712345678").payment
+
+    mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+    mpesa_inbox.book_pending()
+
+    assert receipt_row("QAB1234567").payment_id == first.id
+    assert db.session.query(Payment).count() == 1
+
+
+def test_a_booking_refused_by_a_rule_is_kept_failed_with_why_and_retried_on_demand(customer, make_loan,
+                                                                                  monkeypatch):
+    loan = make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB0000001", amount="100", phone="0712345678")
+    mpesa_inbox.accept(receipt="QAB0000002", amount="200", phone="0712345678")
+    receive = repayments.receive_mpesa
+
+    def refuse_the_first(**kwargs):
+        if kwargs["receipt"] == "QAB0000001":
+            raise Conflict("The loan is being restructured.")
+        return receive(**kwargs)
+    monkeypatch.setattr(repayments, "receive_mpesa", refuse_the_first)
+
+    assert mpesa_inbox.book_pending() == 2
+
+    failed, booked = receipt_row("QAB0000001"), receipt_row("QAB0000002")
+    assert (failed.status, failed.error, failed.payment_id) == (ReceiptStatus.FAILED,
+                                                                "The loan is being restructured.", None)
+    assert booked.status == ReceiptStatus.BOOKED  # the rest of the batch booked
+    assert loans.outstanding(loan) == D("52689.15")
+    assert mpesa_inbox.book_pending() == 0  # a failed receipt waits for a person
+
+    monkeypatch.setattr(repayments, "receive_mpesa", receive)
+    assert mpesa_inbox.book_pending(retry_failed=True) == 1
+
+    db.session.refresh(failed)
+    assert (failed.status, failed.error) == (ReceiptStatus.BOOKED, None)
+    assert loans.outstanding(loan) == D("52589.15")
+
+
+def test_an_unexpected_booking_error_is_logged_and_leaves_nothing_half_written(customer, make_loan, monkeypatch,
+                                                                               caplog):
+    loan = make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB0000001", amount="100", phone="0712345678")
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setattr(repayments, "_settle", explode)  # after the entry and payment rows are written
+    with caplog.at_level(logging.ERROR, logger="mkopo.mpesa"):
+        mpesa_inbox.book_pending()
+
+    row = receipt_row("QAB0000001")
+    assert row.status == ReceiptStatus.FAILED
+    assert row.error == "Booking failed unexpectedly; the error log has the details."
+    assert "QAB0000001 could not be booked" in caplog.text and "disk on fire" in caplog.text
+    assert db.session.query(Payment).count() == 0
+    assert loans.outstanding(loan) == D("52889.15")
+
+
+def test_the_nightly_job_books_receipts_left_waiting(app, customer, make_loan):
+    loan = make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+
+    result = app.test_cli_runner().invoke(args=["payments", "book"])
+
+    assert result.exit_code == 0, result.output
+    assert "M-Pesa receipts booked: 1 tried; 0 failed" in result.output
+    assert loans.outstanding(loan) == D("51889.15")
+
+
+def test_a_web_process_books_in_its_own_thread_once_the_receipt_commits(tmp_path, app):
+    """JOB_BACKEND=thread, as `flask run` and gunicorn serve: on its own database file, since the booker's
+    session must see what the request committed."""
+    web = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'web.db'}", "SECRET_KEY": "w" * 40,
+                      "JOB_BACKEND": "thread", "MPESA_WEBHOOK_SECRET": "thread-test-secret",
+                      "RATELIMIT_ENABLED": False})
+    with web.app_context():
+        upgrade()
+
+    response = web.test_client().post(
+        "/repayments/mpesa-webhook", headers={"X-Webhook-Secret": "thread-test-secret"},
+        json={"phone_number": "0712000000", "amount_paid": 250, "mpesa_code": "QTH0000001"})
+
+    assert response.status_code == 202, response.get_json()
+    with web.app_context():
+        for _ in range(100):
+            row = db.session.query(MpesaReceipt).filter_by(receipt="QTH0000001").one()
+            if row.status != ReceiptStatus.PENDING:
+                break
+            db.session.rollback()
+            time.sleep(0.05)
+        assert row.status == ReceiptStatus.BOOKED
+        assert row.payment.status == PaymentStatus.UNMATCHED  # nobody has that phone: held in suspense
+        assert row.payment.amount == D("250.00")
+        db.session.remove()
+        db.engine.dispose()
