@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Flask, current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.models import MpesaReceipt, Payment, ReceiptStatus
+from portal.models import MpesaReceipt, Payment, ReceiptStatus, User
 from portal.models.base import db, utcnow
-from portal.services import repayments
-from portal.services.errors import DomainError
+from portal.services import audit, permissions, repayments
+from portal.services.errors import Conflict, DomainError
 
 log = logging.getLogger("mkopo.mpesa")
 
@@ -114,6 +114,25 @@ def _book(row) -> dict:
         return {**mark, "status": ReceiptStatus.FAILED, "booked_at": None,
                 "error": "Booking failed unexpectedly; the error log has the details."}
     return {**mark, "payment_id": booked.payment.id}
+
+
+def failed(actor: User) -> Select:
+    """A SELECT of the receipts whose booking failed, oldest first (for the reconciliation page)."""
+    permissions.require(actor, "repayment.reconcile")
+    return select(MpesaReceipt).where(MpesaReceipt.status == ReceiptStatus.FAILED).order_by(MpesaReceipt.id)
+
+
+def retry(receipt: MpesaReceipt, *, actor: User) -> MpesaReceipt:
+    """Book a failed receipt again (once whatever refused it is fixed); it stays failed, with the new
+    reason, if it is refused again."""
+    permissions.require(actor, "repayment.reconcile")
+    if receipt.status != ReceiptStatus.FAILED:
+        raise Conflict(f"Receipt {receipt.receipt} is {receipt.status.value}: only failed receipts are retried.")
+    db.session.connection().execute(_MARK, [_book(receipt)])
+    db.session.refresh(receipt)
+    audit.record(actor, "mpesa_receipt.retry", "mpesa_receipt", receipt.id,
+                 after={"receipt": receipt.receipt, "status": receipt.status.value})
+    return receipt
 
 
 def book_soon() -> None:

@@ -9,10 +9,10 @@ import pytest
 from flask_migrate import upgrade
 
 from portal import create_app
-from portal.models import MpesaReceipt, Payment, PaymentStatus, ReceiptStatus
+from portal.models import AuditLog, MpesaReceipt, Payment, PaymentStatus, ReceiptStatus
 from portal.models.base import db
 from portal.services import loans, mpesa_inbox, repayments
-from portal.services.errors import Conflict, ValidationFailed
+from portal.services.errors import Conflict, Forbidden, ValidationFailed
 
 D = Decimal
 
@@ -166,3 +166,36 @@ def test_a_web_process_books_in_its_own_thread_once_the_receipt_commits(tmp_path
         assert row.payment.amount == D("250.00")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_manager_retries_one_failed_receipt_and_the_trail_says_so(customer, make_loan, staff, monkeypatch):
+    loan = make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB0000001", amount="100", phone="0712345678")
+    receive = repayments.receive_mpesa
+    monkeypatch.setattr(repayments, "receive_mpesa", lambda **kw: (_ for _ in ()).throw(Conflict("Not now.")))
+    mpesa_inbox.book_pending()
+    monkeypatch.setattr(repayments, "receive_mpesa", receive)
+    row = receipt_row("QAB0000001")
+    assert db.session.scalars(mpesa_inbox.failed(staff.manager)).all() == [row]
+
+    mpesa_inbox.retry(row, actor=staff.manager)
+
+    assert row.status == ReceiptStatus.BOOKED and row.payment.loan_id == loan.id
+    assert loans.outstanding(loan) == D("52789.15")
+    assert db.session.scalars(mpesa_inbox.failed(staff.manager)).all() == []
+    trail = db.session.query(AuditLog).filter_by(action="mpesa_receipt.retry").one()
+    assert (trail.actor_id, trail.after) == (staff.manager.id, {"receipt": "QAB0000001", "status": "booked"})
+    with pytest.raises(Conflict):
+        mpesa_inbox.retry(row, actor=staff.manager)  # booked: nothing to retry
+
+
+def test_only_those_who_reconcile_see_or_retry_failed_receipts(staff):
+    row = MpesaReceipt(receipt="QAB0000001", amount=D("100"), status=ReceiptStatus.FAILED, error="Not now.")
+    db.session.add(row)
+    db.session.flush()
+    for who in (staff.loan_officer, staff.collector):
+        with pytest.raises(Forbidden):
+            mpesa_inbox.failed(who)
+        with pytest.raises(Forbidden):
+            mpesa_inbox.retry(row, actor=who)
+    assert row.status == ReceiptStatus.FAILED
