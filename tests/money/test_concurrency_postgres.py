@@ -105,6 +105,17 @@ def _seed(pg_app, *, loan: bool = True, savings_balance: str | None = None) -> d
     return ids
 
 
+def _seed_disbursed(pg_app) -> dict:
+    """As `_seed`, with the loan disbursed (to M-Pesa, its payout left in transit)."""
+    ids = _seed(pg_app)
+    with pg_app.app_context():
+        loans.disburse(db.session.get(Loan, ids["loan"]), DisbursementChannel.MPESA,
+                       actor=db.session.get(User, ids["officer"]), on=date(2025, 1, 15))
+        db.session.commit()
+        db.session.remove()
+    return ids
+
+
 def _in_threads(pg_app, count: int, work) -> tuple[list, list]:
     """Run work(index) in `count` threads, each in its own app context (so its own session and
     connection), all released together; each commits its own work or rolls back on error."""
@@ -171,12 +182,7 @@ def test_twenty_concurrent_deliveries_of_one_receipt_make_one_payment(pg_app):
 def test_concurrent_webhook_deliveries_and_bookers_make_one_payment_per_receipt(pg_app):
     """What the webhook does under load: 20 deliveries of one receipt (and 10 of others) accepted at once,
     then four bookers racing over what waits. Each receipt is recorded once and booked once."""
-    ids = _seed(pg_app)
-    with pg_app.app_context():
-        loans.disburse(db.session.get(Loan, ids["loan"]), DisbursementChannel.MPESA,
-                       actor=db.session.get(User, ids["officer"]), on=date(2025, 1, 15))
-        db.session.commit()
-        db.session.remove()
+    ids = _seed_disbursed(pg_app)
 
     def deliver(index):
         code = "QDD0000000" if index < 20 else f"QDD00000{index:02d}"
@@ -248,12 +254,7 @@ def test_two_concurrent_disbursements_pay_out_once(pg_app):
 
 
 def test_concurrent_cash_repayments_on_one_loan_are_all_counted(pg_app):
-    ids = _seed(pg_app)
-    with pg_app.app_context():
-        loans.disburse(db.session.get(Loan, ids["loan"]), DisbursementChannel.MPESA,
-                       actor=db.session.get(User, ids["officer"]), on=date(2025, 1, 15))
-        db.session.commit()
-        db.session.remove()
+    ids = _seed_disbursed(pg_app)
 
     def repay(_):
         loan = db.session.get(Loan, ids["loan"])
