@@ -32,6 +32,7 @@ from portal.services import (
     kyc,
     loans,
     mpesa,
+    mpesa_inbox,
     products,
     promises,
     repayments,
@@ -185,8 +186,10 @@ def _seed_lending(rng: random.Random, staff: dict, people: list) -> None:
             loans.write_off(loan, "Borrower relocated; unreachable for 120 days.", actor=checker)
     for customer in people[:25]:
         savings.deposit(customer, Decimal(rng.randrange(5, 200) * 100), source="mpesa", actor=admin)
-    repayments.receive_mpesa(receipt="SDEMO00001", amount=Decimal("1500.00"), phone="+254700000001",
-                             reference="UNKNOWN-REF")
+    # An M-Pesa payment nobody can be matched to, as the webhook takes it: it waits in suspense.
+    mpesa_inbox.accept(receipt="SDEMO00001", amount=Decimal("1500.00"), phone="+254700000001",
+                       reference="UNKNOWN-REF")
+    mpesa_inbox.book_pending()
     arrears.accrue_penalties(today)
     _seed_collections(rng, staff, today)
 
