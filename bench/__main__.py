@@ -2,7 +2,6 @@
 (the bench works in its own schema, mkopo_bench, dropped and rebuilt each run)."""
 
 import argparse
-import http.client
 import json
 import os
 import shutil
@@ -10,8 +9,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import count
@@ -21,7 +20,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from bench import bare as bare_endpoint
-from bench import data
+from bench import data, serving
 from bench.bare import bare_rows
 from portal import create_app
 from portal.models import Frequency, InterestMethod
@@ -61,17 +60,15 @@ def webhook_body(code: int, customers: int) -> dict:
     return {"phone_number": f"07{(code % customers) + 1:08d}", "amount_paid": 10, "mpesa_code": f"BENCH{code:08d}"}
 
 
-def in_process_webhooks(app, n: int, customers: int, codes) -> tuple[float, float]:
-    """Requests per second answered, and payments per second booked (from the first request until
-    the booker has booked the last)."""
+def in_process_webhooks(app, n: int, customers: int, codes) -> float:
+    """Requests per second answered through the test client."""
     client = app.test_client()
     headers = {"X-Webhook-Secret": SECRET}
     start = time.perf_counter()
     for _ in range(n):
         response = client.post("/repayments/mpesa-webhook", json=webhook_body(next(codes), customers), headers=headers)
         assert response.status_code == 202, response.get_json()
-    answered = time.perf_counter() - start
-    return n / answered, n / (wait_booked(app.config["SQLALCHEMY_DATABASE_URI"]) - start)
+    return n / (time.perf_counter() - start)
 
 
 def wait_booked(url: str) -> float:
@@ -84,12 +81,19 @@ def wait_booked(url: str) -> float:
                     "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed') "
                     "FROM mpesa_receipts")).one()
             if failed:
-                raise RuntimeError(f"{failed} M-Pesa receipts failed to book; see the server's log")
+                raise RuntimeError(f"{failed} M-Pesa receipts failed to book; see the booker's log")
             if not waiting:
                 return time.perf_counter()
             time.sleep(0.01)
     finally:
         engine.dispose()
+
+
+def booker(env: dict, log: Path) -> subprocess.Popen:
+    """`flask payments book --follow`, as production runs it beside the web workers."""
+    with log.open("w") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "bench.serve", "payments", "book", "--follow"],
+                                cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
 
 
 def in_process_bare(url: str, n: int, customers: int, codes) -> float:
@@ -113,45 +117,13 @@ def analyze() -> None:
         db.session.commit()
 
 
-def load(port: int, path: str, n: int, customers: int, codes, expected: int, clients: int = 4) -> float:
-    """`n` POSTs from `clients` threads (a new connection each: sync workers close them)."""
-    lock, failures = threading.Lock(), []
-
-    def worker(share: int):
-        for _ in range(share):
-            with lock:
-                body = json.dumps(webhook_body(next(codes), customers))
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("POST", path, body, {"Content-Type": "application/json", "X-Webhook-Secret": SECRET})
-            status = conn.getresponse().status
-            conn.close()
-            if status != expected:
-                failures.append(status)
-
-    threads = [threading.Thread(target=worker, args=(n // clients,)) for _ in range(clients)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - start
-    if failures:
-        raise RuntimeError(f"{len(failures)} requests to {path} failed: {sorted(set(failures))}")
-    return (n // clients * clients) / elapsed
-
-
-def gunicorn(app_path: str, port: int, url: str) -> subprocess.Popen:
-    env = {**os.environ, "BENCH_DATABASE_URL": url, "BENCH_WEBHOOK_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", app_path], cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/")
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"gunicorn for {app_path} did not start")
+def webhook_rows(how: str, answered: float, booked: float, yardstick: float) -> list[tuple]:
+    ratio = answered / yardstick
+    return [(f"webhook, {how}", f"{answered:,.0f} req/s",
+             f"bare one-INSERT Flask: {yardstick:,.0f} req/s; ratio {ratio:.2f} (>= 0.5)",
+             "ok" if ratio >= 0.5 else "SLOW"),
+            ("  and booked by the booker process", f"{booked:,.0f} /s",
+             f"first request to last payment booked; ratio {booked / yardstick:.2f}", "")]
 
 
 def main() -> None:
@@ -166,7 +138,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mkopo-bench-"))
     url = database_url(workdir)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "RATELIMIT_ENABLED": False, "MPESA_WEBHOOK_SECRET": SECRET,
-                      "SECRET_KEY": "bench-" + "s" * 40})
+                      "SECRET_KEY": "bench-" + "s" * 40, "MPESA_BOOKER": "process"})
     rows = []
     backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     today = date.today()
@@ -185,34 +157,40 @@ def main() -> None:
 
         bare_rows.create(db.session.connection())
         db.session.commit()
-        codes = count(1)
-        in_process, booked = in_process_webhooks(app, args.requests // 4, args.customers, codes)
-        db.session.remove()
-        yardstick = in_process_bare(url, args.requests // 4, args.customers, codes)
-        ratio = in_process / yardstick
-        rows.append(("webhook, in-process test client", f"{in_process:,.0f} req/s", f"bare one-INSERT Flask: "
-                     f"{yardstick:,.0f} req/s; ratio {ratio:.2f} (>= 0.5)", "ok" if ratio >= 0.5 else "SLOW"))
-        rows.append(("  booked by the same process's booker", f"{booked:,.0f} /s", "first request to last booking", ""))
 
-    mkopo = gunicorn("bench.serve:app", 18081, url)
-    bare = gunicorn("bench.bare:app", 18082, url)
+    # Production's shape: web workers accept receipts, a booker process books them beside them.
+    env = {"BENCH_DATABASE_URL": url, "BENCH_WEBHOOK_SECRET": SECRET, "MPESA_BOOKER": "process"}
+    codes = count(1)
+
+    def post(port: int, path: str) -> Callable[[], int]:
+        headers = {"Content-Type": "application/json", "X-Webhook-Secret": SECRET}
+        return lambda: serving.request(port, "POST", path, headers,
+                                       json.dumps(webhook_body(next(codes), args.customers)))[0]
+
+    booking = mkopo = bare = None
     try:
-        load(18081, "/repayments/mpesa-webhook", 40, args.customers, codes, 202)  # warm both workers
-        load(18082, "/bare", 40, args.customers, codes, 201)
+        booking = booker(env, workdir / "booker.log")
+        with app.app_context():
+            start = time.perf_counter()
+            in_process = in_process_webhooks(app, args.requests // 4, args.customers, codes)
+            booked = args.requests // 4 / (wait_booked(url) - start)
+            db.session.remove()
+        yardstick = in_process_bare(url, args.requests // 4, args.customers, codes)
+        rows.extend(webhook_rows("in-process test client", in_process, booked, yardstick))
+
+        mkopo = serving.gunicorn("bench.serve:app", 18081, env, workdir / "mkopo.log")
+        bare = serving.gunicorn("bench.bare:app", 18082, env, workdir / "bare.log")
+        webhook, yardstick_post = post(18081, "/repayments/mpesa-webhook"), post(18082, "/bare")
+        serving.load(webhook, 40, 202, "the webhook")  # warm both workers of each
+        serving.load(yardstick_post, 40, 201, "the bare endpoint")
         wait_booked(url)
         start = time.perf_counter()
-        served = load(18081, "/repayments/mpesa-webhook", args.requests, args.customers, codes, 202)
+        served = serving.load(webhook, args.requests, 202, "the webhook")
         booked = args.requests // 4 * 4 / (wait_booked(url) - start)
-        yardstick = load(18082, "/bare", args.requests, args.customers, codes, 201)
+        yardstick = serving.load(yardstick_post, args.requests, 201, "the bare endpoint")
+        rows.extend(webhook_rows("gunicorn 2 sync workers", served, booked, yardstick))
     finally:
-        for proc in (mkopo, bare):
-            proc.terminate()
-            proc.wait(timeout=10)
-    ratio = served / yardstick
-    rows.append(("webhook, gunicorn 2 sync workers", f"{served:,.0f} req/s", f"bare one-INSERT Flask: "
-                 f"{yardstick:,.0f} req/s; ratio {ratio:.2f} (>= 0.5)", "ok" if ratio >= 0.5 else "SLOW"))
-    rows.append(("  booked by the workers' bookers", f"{booked:,.0f} /s", "first request to last booking; "
-                 f"ratio to bare {booked / yardstick:.2f}", ""))
+        serving.stop(mkopo, bare, booking)
 
     with app.app_context():
         more = args.par_loans - args.accrue_loans

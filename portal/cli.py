@@ -104,10 +104,16 @@ def register(app: Flask) -> None:
 
     @payments_cli.command("book")
     @click.option("--retry-failed", is_flag=True, help="Also try again the receipts whose booking failed.")
-    def payments_book(retry_failed):
-        """Book M-Pesa receipts still waiting (the web processes book them within a second; this catches
-        any a stopped process left behind)."""
+    @click.option("--follow", is_flag=True, help="Keep booking as receipts arrive, until stopped "
+                                                  "(the booker process, with MPESA_BOOKER=process).")
+    def payments_book(retry_failed, follow):
+        """Book M-Pesa receipts still waiting: once (catching any a stopped process left behind), or
+        continuously as the booker process."""
         book_payments(retry_failed)
+        if follow:
+            from portal.services.mpesa_inbox import follow as book_as_they_arrive
+
+            book_as_they_arrive()
 
     @loans_cli.command("accrue")
     @day_option

@@ -87,6 +87,9 @@ class Config:
     JOB_BACKEND = os.environ.get("JOB_BACKEND", "thread")
     JOB_THREADS = int(os.environ.get("JOB_THREADS", "1"))
     JOB_QUEUE = "mkopo"
+    # Who books the M-Pesa receipts web requests accept: "thread", a booker thread in each web process;
+    # "process", a `flask payments book --follow` beside them, so web workers only accept (production).
+    MPESA_BOOKER = os.environ.get("MPESA_BOOKER", "thread")
     # Statements up to this many table rows render inside the request; longer ones go to a job.
     STATEMENT_INLINE_MAX_ROWS = 60
 

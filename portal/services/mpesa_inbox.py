@@ -3,9 +3,11 @@
 001's webhook, Daraja's C2B confirmations and STK callbacks all come in here. `accept` is one INSERT:
 the receipt's unique index makes a repeat delivery a no-op (however concurrent), and the caller answers
 as soon as it commits. Booking — matching, allocation, the ledger (`repayments.receive_mpesa`) — runs
-once that commit is done, by the booker named by JOB_BACKEND: ``eager`` in the request's own session,
-otherwise a thread in each web process, which books whatever waits, many receipts per transaction, and
-also looks for stragglers every BOOKER_SWEEP_SECONDS (a process that died between the two).
+once that commit is done: with JOB_BACKEND ``eager`` (tests) in the request's own session; otherwise by
+the booker MPESA_BOOKER names, a thread in each web process (``thread``) or a process of its own,
+`flask payments book --follow` (``process``: web workers then only accept). A booker books whatever
+waits, many receipts per transaction; the thread also looks for stragglers every BOOKER_SWEEP_SECONDS
+(a process that died between the two).
 
 Why not book inside the request: Daraja does not retry a confirmation that failed or timed out, so the
 notification is kept before anything that could fail is tried; and the caller's answer does not wait
@@ -15,6 +17,7 @@ for a dozen writes. A receipt whose booking raised stays on record as failed, wi
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -136,11 +139,19 @@ def retry(receipt: MpesaReceipt, *, actor: User) -> MpesaReceipt:
 
 
 def book_soon() -> None:
-    """Have what this process's committed transactions accepted booked: now (eager), or by the booker."""
+    """Have what this process's committed transactions accepted booked: now (eager), or by the booker
+    thread (a booker process polls for it)."""
     if current_app.config["JOB_BACKEND"] == "eager":
         book_pending()
-    else:
+    elif current_app.config["MPESA_BOOKER"] == "thread":
         _booker(current_app._get_current_object()).wake.set()
+
+
+def follow(*, interval: float = 0.2) -> None:
+    """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process)."""
+    while True:
+        if not book_pending():
+            time.sleep(interval)
 
 
 class _Booker:

@@ -199,3 +199,31 @@ def test_only_those_who_reconcile_see_or_retry_failed_receipts(staff):
         with pytest.raises(Forbidden):
             mpesa_inbox.retry(row, actor=who)
     assert row.status == ReceiptStatus.FAILED
+
+
+def test_the_booker_process_books_as_receipts_arrive_and_idles_between(customer, make_loan, monkeypatch):
+    loan = make_loan(customer)
+    mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+    naps = []
+
+    def nap(seconds):
+        naps.append(seconds)
+        raise KeyboardInterrupt  # how the process is stopped
+    monkeypatch.setattr(mpesa_inbox.time, "sleep", nap)
+
+    with pytest.raises(KeyboardInterrupt):
+        mpesa_inbox.follow(interval=0.2)
+
+    assert naps == [0.2]  # it booked, found nothing more, and went to wait
+    assert loans.outstanding(loan) == D("51889.15")
+
+
+def test_web_processes_leave_booking_to_the_booker_process_when_told(app, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_BACKEND", "thread")
+    monkeypatch.setitem(app.config, "MPESA_BOOKER", "process")
+    mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
+
+    mpesa_inbox.book_soon()
+
+    assert "mkopo.mpesa_booker" not in app.extensions
+    assert receipt_row("QAB1234567").status == ReceiptStatus.PENDING
