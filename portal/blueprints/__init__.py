@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.blueprints.kyc import bp as kyc_bp
     from portal.blueprints.loans import bp as loans_bp
     from portal.blueprints.notifications import bp as notifications_bp
+    from portal.blueprints.payments import bp as payments_bp
     from portal.blueprints.statements import bp as statements_bp
     from portal.blueprints.uploads import bp as uploads_bp
 
@@ -23,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(uploads_bp, url_prefix="/portal/uploads")
     app.register_blueprint(statements_bp, url_prefix="/portal/statements")
     app.register_blueprint(notifications_bp, url_prefix="/portal/notifications")
+    app.register_blueprint(payments_bp, url_prefix="/portal/payments")
 
     from portal.services.permissions import can
 
@@ -34,12 +36,20 @@ def register_blueprints(app: Flask) -> None:
     app.jinja_env.filters["local"] = _format_local
 
 
-def _format_phone(e164: str | None) -> str:
+def _format_phone(number: str | None) -> str:
+    """A phone in international format. Customers' are E.164; a payer's is kept as M-Pesa sent it (0712...,
+    254712...), read as Kenyan, and shown as it came when it is no phone number at all."""
     import phonenumbers
 
-    if not e164:
+    from portal.services.phones import DEFAULT_REGION
+
+    if not number:
         return ""
-    return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _format_money(amount) -> str:

@@ -403,11 +403,19 @@ def visible_payments(actor: User, *, status: PaymentStatus | None = None):
     """A SELECT of the payments `actor` may see, newest first."""
     stmt = select(Payment).order_by(Payment.received_at.desc(), Payment.id.desc())
     if actor.role.value not in ("admin", "loan_officer", "calling_agent"):
-        stmt = stmt.where(Payment.customer_id.in_(
-            permissions.visible_customers(actor).with_only_columns(Customer.id)))
+        theirs = Payment.customer_id.in_(permissions.visible_customers(actor).with_only_columns(Customer.id))
+        # Money in suspense belongs to no customer yet, so to no team: whoever reconciles sees it.
+        stmt = stmt.where(or_(theirs, Payment.customer_id.is_(None))
+                          if permissions.can(actor, "repayment.reconcile") else theirs)
     if status is not None:
         stmt = stmt.where(Payment.status == status)
     return stmt
+
+
+def in_suspense(actor: User):
+    """A SELECT of the payments held in suspense, newest first: the reconciliation queue."""
+    permissions.require(actor, "repayment.reconcile")
+    return visible_payments(actor, status=PaymentStatus.UNMATCHED)
 
 
 def installments_due(customer: Customer, *, limit: int = 50) -> list[Installment]:

@@ -144,8 +144,7 @@ def test_a_web_process_books_in_its_own_thread_once_the_receipt_commits(tmp_path
     """JOB_BACKEND=thread, as `flask run` and gunicorn serve: on its own database file, since the booker's
     session must see what the request committed."""
     web = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'web.db'}", "SECRET_KEY": "w" * 40,
-                      "JOB_BACKEND": "thread", "MPESA_WEBHOOK_SECRET": "thread-test-secret",
-                      "RATELIMIT_ENABLED": False})
+                      "JOB_BACKEND": "thread", "MPESA_WEBHOOK_SECRET": "thread-test-secret"})
     with web.app_context():
         upgrade()
 

@@ -117,10 +117,10 @@ def payments(staff, new_customer, outside_customer, borrower, make_loan):
 @pytest.mark.parametrize(("who", "sees"), [
     ("admin", {"team", "outside", "hers", "unmatched"}),
     ("loan_officer", {"team", "outside", "hers", "unmatched"}),
-    ("manager", {"team", "hers"}),
+    ("manager", {"team", "hers", "unmatched"}),  # managers reconcile: money in suspense is no team's
     ("collector", {"team", "hers"}),
     ("other_collector", set()),
-    ("outside_manager", {"outside"}),
+    ("outside_manager", {"outside", "unmatched"}),
     ("borrower", {"hers"}),
 ])
 def test_repayments_listed_by_role(client, staff, borrower, payments, api_headers, who, sees):
