@@ -43,6 +43,7 @@ def _balanced(lines: list[Line]) -> list[Line]:
 
 _INSERT_POSTING = insert(Posting.__table__)
 _INSERT_ENTRY = insert(JournalEntry.__table__).returning(JournalEntry.__table__.c.id)
+_INSERT_ENTRIES = insert(JournalEntry.__table__).returning(JournalEntry.__table__.c.id, sort_by_parameter_order=True)
 
 
 def _insert_postings(entry_ids: list[int], line_sets: list[list[Line]]) -> None:
@@ -79,10 +80,18 @@ def post(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | No
 
 def record(kind: EntryKind, lines: list[Line], *, memo: str = "", actor: User | None = None) -> int:
     """`post` in two INSERTs and no ORM objects (the hot paths: receipts, repayments); returns the entry id."""
-    lines = _move_deposits(_balanced(lines))
-    entry_id = new_entry(kind, memo, actor=actor)
-    _insert_postings([entry_id], [lines])
-    return entry_id
+    return record_many(kind, [(lines, memo)], actor=actor)[0]
+
+
+def record_many(kind: EntryKind, entries: list[tuple[list[Line], str]], *, actor: User | None = None) -> list[int]:
+    """`record` for several entries (lines, memo) of one kind, still in two INSERTs; their ids, in order."""
+    line_sets = [_move_deposits(_balanced(lines)) for lines, _ in entries]
+    now, actor_id = utcnow(), actor.id if actor else None
+    entry_ids = list(db.session.connection().execute(_INSERT_ENTRIES, [
+        {"kind": kind, "memo": memo[:200], "created_at": now, "created_by_id": actor_id, "reverses_id": None}
+        for _, memo in entries]).scalars())
+    _insert_postings(entry_ids, line_sets)
+    return entry_ids
 
 
 def new_entry(kind: EntryKind, memo: str, *, actor: User | None = None) -> int:

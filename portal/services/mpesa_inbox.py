@@ -83,9 +83,10 @@ _MARK = (update(_RECEIPTS).where(_RECEIPTS.c.id == bindparam("row_id"))
 def book_pending(*, retry_failed: bool = False) -> int:
     """Book every receipt waiting, oldest first, BATCH per committed transaction; how many were tried.
 
-    Each receipt books in a savepoint of its own (`receive_mpesa` is atomic): one that raises is marked
-    failed with why, and the rest of its batch still books. Two bookers never take the same receipt: on
-    PostgreSQL they skip each other's locked rows, on SQLite the write lock takes turns."""
+    A batch books together (`repayments.receive_mpesa_many`: a fixed number of statements for those that
+    pay loans). Should it raise, nothing of it was written, and its receipts book one at a time: one that
+    raises again is marked failed with why, and the rest still book. Two bookers never take the same
+    receipt: on PostgreSQL they skip each other's locked rows, on SQLite the write lock takes turns."""
     wanted = [ReceiptStatus.PENDING, ReceiptStatus.FAILED] if retry_failed else [ReceiptStatus.PENDING]
     tried, last_id = 0, 0
     while True:
@@ -97,26 +98,37 @@ def book_pending(*, retry_failed: bool = False) -> int:
         if not batch:
             db.session.commit()
             return tried
-        marks = [_book(row) for row in batch]
+        try:
+            booked = repayments.receive_mpesa_many([_delivery(row) for row in batch])
+            marks = [_mark(row, ReceiptStatus.BOOKED, payment_id=receipt.payment.id)
+                     for row, receipt in zip(batch, booked, strict=True)]
+        except Exception:  # one of them cannot be booked (nothing of the batch was): find which, one by one
+            marks = [_book(row) for row in batch]
         db.session.connection().execute(_MARK, marks)
         db.session.commit()
         tried += len(batch)
         last_id = batch[-1].id  # a receipt that failed again is not retried within this call
 
 
+def _delivery(row) -> repayments.Delivery:
+    return repayments.Delivery(row.receipt, row.amount, row.phone, row.account_reference)
+
+
+def _mark(row, status: ReceiptStatus, *, payment_id: int | None = None, error: str | None = None) -> dict:
+    return {"row_id": row.id, "status": status, "payment_id": payment_id, "error": error,
+            "booked_at": utcnow() if status == ReceiptStatus.BOOKED else None}
+
+
 def _book(row) -> dict:
-    mark = {"row_id": row.id, "status": ReceiptStatus.BOOKED, "payment_id": None, "error": None,
-            "booked_at": utcnow()}
+    """Book one receipt; how to mark it, failed with why if it raised."""
     try:
-        booked = repayments.receive_mpesa(receipt=row.receipt, amount=row.amount, phone=row.phone,
-                                          reference=row.account_reference)
+        booked, = repayments.receive_mpesa_many([_delivery(row)])
     except DomainError as exc:
-        return {**mark, "status": ReceiptStatus.FAILED, "error": str(exc)[:300], "booked_at": None}
+        return _mark(row, ReceiptStatus.FAILED, error=str(exc)[:300])
     except Exception:
         log.exception("M-Pesa receipt %s could not be booked", row.receipt)
-        return {**mark, "status": ReceiptStatus.FAILED, "booked_at": None,
-                "error": "Booking failed unexpectedly; the error log has the details."}
-    return {**mark, "payment_id": booked.payment.id}
+        return _mark(row, ReceiptStatus.FAILED, error="Booking failed unexpectedly; the error log has the details.")
+    return _mark(row, ReceiptStatus.BOOKED, payment_id=booked.payment.id)
 
 
 def failed(actor: User) -> Select:

@@ -6,11 +6,13 @@ the receipt is a unique column and the insert is the check.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ScalarSelect, bindparam, case, insert, literal, or_, select, update
+from sqlalchemy import ScalarSelect, bindparam, case, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
@@ -45,8 +47,18 @@ class Receipt:
     created: bool
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """An M-Pesa payment as notified, already checked: receipt code as stored, amount, payer, reference."""
+
+    receipt: str
+    amount: Decimal
+    phone: str | None = None
+    reference: str | None = None
+
+
 class _Duplicate(Exception):
-    """The receipt was taken by another delivery: undo this one's savepoint."""
+    """A receipt was taken by another delivery: undo this booking's savepoint."""
 
 
 def payment_amount(raw) -> Decimal:
@@ -79,64 +91,142 @@ _BY_LOAN_NUMBER = select(Loan.customer_id, case((Loan.status == LoanStatus.DISBU
                          ).where(Loan.loan_number == bindparam("ref"))
 _BY_ACCOUNT = select(Customer.id, _oldest_active(Customer.id)).where(
     or_(Customer.account_number == bindparam("account"), Customer.customer_code == bindparam("code"))).limit(1)
-_BY_PHONE = (select(Customer.id, _oldest_active(Customer.id)).where(Customer.phone == bindparam("phone"))
-             .order_by(Customer.id).limit(1))
+_BY_PHONES = (select(Customer.phone, Customer.id, _oldest_active(Customer.id))
+              .where(Customer.phone.in_(bindparam("phones", expanding=True))).order_by(Customer.id))
+
+Match = tuple[int | None, int | None]  # (customer id, active loan id)
 
 
-def _match(conn: Connection, phone: str | None, reference: str | None) -> tuple[int | None, int | None]:
-    """Find whose money this is, as (customer id, active loan id): by account reference (loan number,
-    account number or customer code) first, then by phone to the customer's oldest active loan."""
-    ref = (reference or "").strip()
-    found = None
-    if ref:
-        found = (conn.execute(_BY_LOAN_NUMBER, {"ref": ref}).first()
-                 or conn.execute(_BY_ACCOUNT, {"account": ref.lower(), "code": ref.upper()}).first())
-    if found is None and phone and (normalized := phones.search_form(phone)):
-        found = conn.execute(_BY_PHONE, {"phone": normalized}).first()
-    return (found[0], found[1]) if found else (None, None)
+def _match(conn: Connection, delivery: Delivery) -> Match:
+    """Find whose money this is: by account reference (loan number, account number or customer code)
+    first, then by phone to the customer's oldest active loan."""
+    return _match_many(conn, [delivery])[0]
+
+
+def _match_many(conn: Connection, deliveries: list[Delivery]) -> list[Match]:
+    """`_match` for each delivery: those naming a reference one by one, those by phone alone in one query."""
+    found: dict[int, Match] = {}
+    for i, delivery in enumerate(deliveries):
+        if ref := (delivery.reference or "").strip():
+            row = (conn.execute(_BY_LOAN_NUMBER, {"ref": ref}).first()
+                   or conn.execute(_BY_ACCOUNT, {"account": ref.lower(), "code": ref.upper()}).first())
+            if row is not None:
+                found[i] = (row[0], row[1])
+    numbers = {i: number for i, d in enumerate(deliveries)
+               if i not in found and d.phone and (number := phones.search_form(d.phone))}
+    if numbers:
+        by_phone: dict[str, Match] = {}
+        for phone, customer_id, loan_id in conn.execute(_BY_PHONES, {"phones": sorted(set(numbers.values()))}):
+            by_phone.setdefault(phone, (customer_id, loan_id))  # two customers on one phone: the first
+        found.update((i, by_phone[number]) for i, number in numbers.items() if number in by_phone)
+    return [found.get(i, (None, None)) for i in range(len(deliveries))]
 
 
 def receive_mpesa(*, receipt: str, amount, phone: str | None = None, reference: str | None = None) -> Receipt:
-    """Take in an M-Pesa payment (001's webhook, Daraja C2B or STK): apply it, or hold it in suspense.
+    """Take in an M-Pesa payment (001's webhook, Daraja C2B or STK, once booked): apply it, or hold it
+    in suspense."""
+    return receive_mpesa_many([Delivery(receipt_code(receipt), payment_amount(amount), phone, reference)])[0]
 
-    The payment row is inserted after its journal entry and before anything else moves; if another
-    delivery already holds the receipt, this delivery's savepoint (entry included) is rolled back.
+
+def receive_mpesa_many(deliveries: list[Delivery]) -> list[Receipt]:
+    """Book M-Pesa payments together (the booker's batches): those that pay active loans in a fixed
+    number of statements, whatever their number. All are booked, or none (it raises); a caller that
+    must isolate one that fails books them one at a time.
+
+    The payment rows are inserted after their journal entries and before anything else moves; if another
+    delivery already holds a receipt, the savepoint (entries included) is rolled back and each delivery
+    is then taken alone, so one that was a repeat is answered with its payment.
     """
-    receipt = receipt_code(receipt)
-    value = payment_amount(amount)
     try:
-        return Receipt(_receive(receipt, value, phone, reference), True)
+        booked = _receive_many(deliveries)
     except _Duplicate:
-        return Receipt(db.session.scalars(select(Payment).where(Payment.receipt == receipt)).one(), False)
+        if len(deliveries) > 1:
+            return [receive_mpesa_many([delivery])[0] for delivery in deliveries]
+        payment = db.session.scalars(select(Payment).where(Payment.receipt == deliveries[0].receipt)).one()
+        return [Receipt(payment, False)]
+    return [Receipt(booked[d.receipt], True) for d in deliveries]
 
 
 @atomic
-def _receive(receipt: str, value: Decimal, phone: str | None, reference: str | None) -> Payment:
+def _receive_many(deliveries: list[Delivery]) -> dict[str, Payment]:
     conn = db.session.connection()
-    customer_id, loan_id = _match(conn, phone, reference)
-    values = {"source": PaymentSource.MPESA, "receipt": receipt, "amount": value, "phone": phone,
-              "account_reference": reference, "customer_id": customer_id}
-    if loan_id is not None:
-        plan = _plan(conn, loan_id, value)
-        entry_id = _post(plan, Gl.CASH, actor=None)
-        payment = _insert_payment(conn, values, plan=plan, entry_id=entry_id)
-        _settle(conn, plan, payment, entry_id, actor=None)
-        return payment
-    if customer_id is not None:  # a known customer with no active loan: the money is theirs, in savings
-        account = savings.account_for(db.session.get(Customer, customer_id))
-        entry_id = ledger.record(EntryKind.DEPOSIT, [
-            ledger.Line(Gl.CASH, value, customer_id),
-            ledger.Line(Gl.CUSTOMER_DEPOSITS, -value, customer_id, deposit_account_id=account.id)],
-            memo=f"payment {receipt} to savings (no active loan)")
-        payment = _insert_payment(conn, {**values, "status": PaymentStatus.APPLIED, "overpayment": value},
-                                  entry_id=entry_id)
-        _record_transaction(conn, customer_id, TransactionKind.DEPOSIT, value, entry_id, source=payment.source,
-                            actor=None, balance_after=db.session.scalar(
-                                select(DepositAccount.balance).where(DepositAccount.id == account.id)))
-        return payment
-    entry_id = ledger.record(EntryKind.SUSPENSE_IN, [ledger.Line(Gl.CASH, value), ledger.Line(Gl.SUSPENSE, -value)],
-                             memo=f"unmatched M-Pesa {receipt} from {phone or 'unknown'}")
-    return _insert_payment(conn, {**values, "status": PaymentStatus.UNMATCHED}, entry_id=entry_id)
+    matches = _match_many(conn, deliveries)
+    payments, closed = _repay_many(conn, [(d, loan_id) for d, (_, loan_id) in zip(deliveries, matches, strict=True)
+                                          if loan_id is not None])
+    for delivery, (customer_id, loan_id) in zip(deliveries, matches, strict=True):
+        if delivery.receipt in payments:
+            continue
+        if loan_id in closed:  # an earlier payment of this batch repaid it: match this one afresh
+            customer_id, loan_id = _match(conn, delivery)
+            if loan_id is not None:
+                payments.update(_repay_many(conn, [(delivery, loan_id)])[0])
+                continue
+        payments[delivery.receipt] = (_to_savings(conn, delivery, customer_id) if customer_id is not None
+                                      else _to_suspense(conn, delivery))
+    return payments
+
+
+def _mpesa_values(delivery: Delivery) -> dict:
+    return {"source": PaymentSource.MPESA, "receipt": delivery.receipt, "amount": delivery.amount,
+            "phone": delivery.phone, "account_reference": delivery.reference}
+
+
+def _repay_many(conn: Connection, items: list[tuple[Delivery, int]]) -> tuple[dict[str, Payment], set[int]]:
+    """Apply each delivery to its loan, in order; the ids of the loans a payment closed. A delivery whose
+    loan an earlier one closed is left out, for the caller to match again."""
+    if not items:
+        return {}, set()
+    books = _open_books(conn, {loan_id for _, loan_id in items})
+    taken, plans, closed = [], [], set()
+    for delivery, loan_id in items:
+        if loan_id in closed:
+            continue
+        plan = books[loan_id].allocate(delivery.amount)
+        taken.append(delivery)
+        plans.append(plan)
+        if plan.position.get("status") == LoanStatus.CLOSED:
+            closed.add(loan_id)
+    entry_ids = _post(plans, Gl.CASH, actor=None)
+    payments = _insert_payments(conn, [_mpesa_values(d) for d in taken], entry_ids=entry_ids, plans=plans)
+    _settle(conn, plans, payments, entry_ids, actor=None)
+    return {d.receipt: p for d, p in zip(taken, payments, strict=True)}, closed
+
+
+def _to_savings(conn: Connection, delivery: Delivery, customer_id: int) -> Payment:
+    """A known customer with no active loan: the money is theirs, in savings."""
+    account = savings.account_for(db.session.get(Customer, customer_id))
+    entry_id = ledger.record(EntryKind.DEPOSIT, [
+        ledger.Line(Gl.CASH, delivery.amount, customer_id),
+        ledger.Line(Gl.CUSTOMER_DEPOSITS, -delivery.amount, customer_id, deposit_account_id=account.id)],
+        memo=f"payment {delivery.receipt} to savings (no active loan)")
+    payment, = _insert_payments(conn, [{**_mpesa_values(delivery), "customer_id": customer_id,
+                                        "status": PaymentStatus.APPLIED, "overpayment": delivery.amount}],
+                                entry_ids=[entry_id])
+    balance = db.session.scalar(select(DepositAccount.balance).where(DepositAccount.id == account.id))
+    conn.execute(_INSERT_TRANSACTION, _transaction(customer_id, TransactionKind.DEPOSIT, delivery.amount, entry_id,
+                                                   source=payment.source, actor=None, balance_after=balance))
+    return payment
+
+
+def _to_suspense(conn: Connection, delivery: Delivery) -> Payment:
+    """Nobody matched: the money waits in suspense for the reconciliation queue."""
+    entry_id = ledger.record(EntryKind.SUSPENSE_IN, [ledger.Line(Gl.CASH, delivery.amount),
+                                                     ledger.Line(Gl.SUSPENSE, -delivery.amount)],
+                             memo=f"unmatched M-Pesa {delivery.receipt} from {delivery.phone or 'unknown'}")
+    payment, = _insert_payments(conn, [{**_mpesa_values(delivery), "status": PaymentStatus.UNMATCHED}],
+                                entry_ids=[entry_id])
+    return payment
+
+
+def _repay(conn: Connection, loan_id: int, amount: Decimal, debit_gl: Gl, values: dict, *, actor: User,
+           deposit_account_id: int | None = None) -> Payment:
+    """One payment by a person onto one loan: allocated, posted from `debit_gl`, settled."""
+    plan = _open_books(conn, {loan_id})[loan_id].allocate(amount)
+    entry_ids = _post([plan], debit_gl, actor=actor, deposit_account_id=deposit_account_id)
+    payments = _insert_payments(conn, [{**values, "amount": amount, "recorded_by_id": actor.id}],
+                                entry_ids=entry_ids, plans=[plan])
+    _settle(conn, [plan], payments, entry_ids, actor=actor)
+    return payments[0]
 
 
 @atomic
@@ -144,13 +234,8 @@ def record_payment(loan: Loan, raw_amount, *, actor: User, source: PaymentSource
     """A repayment recorded by a person: cash at a branch, or M-Pesa sent without a receipt to match."""
     permissions.require(actor, "repayment.record")
     customers.ensure_visible(loan.customer, actor)
-    conn = db.session.connection()
-    plan = _plan(conn, loan.id, payment_amount(raw_amount))
-    entry_id = _post(plan, Gl.CASH, actor=actor)
-    payment = _insert_payment(conn, {"source": source, "amount": plan.amount, "customer_id": loan.customer_id,
-                                     "recorded_by_id": actor.id}, plan=plan, entry_id=entry_id)
-    _settle(conn, plan, payment, entry_id, actor=actor)
-    return payment
+    return _repay(db.session.connection(), loan.id, payment_amount(raw_amount), Gl.CASH, {"source": source},
+                  actor=actor)
 
 
 @atomic
@@ -166,14 +251,8 @@ def pay_from_savings(loan: Loan, raw_amount, *, actor: User) -> Payment:
                                 .with_for_update()) if account else ZERO
     if balance < amount:
         raise ledger.InsufficientFunds(balance)
-    conn = db.session.connection()
-    plan = _plan(conn, loan.id, amount)
-    entry_id = _post(plan, Gl.CUSTOMER_DEPOSITS, actor=actor, deposit_account_id=account.id)
-    payment = _insert_payment(conn, {"source": PaymentSource.SAVINGS, "amount": amount,
-                                     "customer_id": loan.customer_id, "recorded_by_id": actor.id},
-                              plan=plan, entry_id=entry_id)
-    _settle(conn, plan, payment, entry_id, actor=actor)
-    return payment
+    return _repay(db.session.connection(), loan.id, amount, Gl.CUSTOMER_DEPOSITS,
+                  {"source": PaymentSource.SAVINGS}, actor=actor, deposit_account_id=account.id)
 
 
 def _lock(loan: Loan) -> Loan:
@@ -185,16 +264,17 @@ def _lock(loan: Loan) -> Loan:
 PARTS = ("penalty", "fee", "interest", "principal")  # the order a payment pays them in
 _DUE = [getattr(Installment, f"{part}_due") for part in PARTS]
 _PAID = [getattr(Installment, f"{part}_paid") for part in PARTS]
-# The loan, locked (a PostgreSQL row lock; SQLite's write lock is already held). Its installments are
-# read by a statement of their own, after the lock is granted: a row joined into a locking SELECT that
-# had to wait would come from before the wait, and another payment may have just paid it.
-_LOCK_LOAN = (select(Loan.id, Loan.customer_id, Loan.loan_number, Loan.status, Loan.oldest_unpaid_due,
-                     Loan.principal_outstanding, Customer.user_id)
-              .join(Customer, Customer.id == Loan.customer_id).where(Loan.id == bindparam("loan_id"))
-              .with_for_update(of=Loan))
-_UNPAID = (select(Installment.id, Installment.due_date, *_DUE, *_PAID)
-           .where(Installment.loan_id == bindparam("loan_id"), sum(_DUE, literal(0)) > sum(_PAID, literal(0)))
-           .order_by(Installment.number))
+# The loans, locked in id order (PostgreSQL row locks; SQLite's write lock is already held). Their
+# installments are read by a statement of their own, after the locks are granted: a row joined into a
+# locking SELECT that had to wait would come from before the wait, and another payment may have just paid it.
+_LOCK_LOANS = (select(Loan.id, Loan.customer_id, Loan.loan_number, Loan.status, Loan.oldest_unpaid_due,
+                      Loan.principal_outstanding, Customer.user_id)
+               .join(Customer, Customer.id == Loan.customer_id)
+               .where(Loan.id.in_(bindparam("loan_ids", expanding=True))).order_by(Loan.id).with_for_update(of=Loan))
+_UNPAID = (select(Installment.loan_id, Installment.id, Installment.due_date, *_DUE, *_PAID)
+           .where(Installment.loan_id.in_(bindparam("loan_ids", expanding=True)),
+                  sum(_DUE, literal(0)) > sum(_PAID, literal(0)))
+           .order_by(Installment.loan_id, Installment.number))
 
 
 @dataclass
@@ -213,47 +293,70 @@ class _Plan:
     position: dict                               # the loan's cached arrears fields, where they change
 
 
-def _plan(conn: Connection, loan_id: int, amount: Decimal) -> _Plan:
-    """Lock the loan and allocate `amount`: penalty, fee, interest, principal, oldest installment first."""
-    loan = conn.execute(_LOCK_LOAN, {"loan_id": loan_id}).one()
-    if loan.status != LoanStatus.DISBURSED:
-        raise Conflict(f"Loan {loan.loan_number} is {loan.status.value}: it takes no repayments.")
-    remaining, interest, owed, principal, oldest, parts = amount, ZERO, ZERO, ZERO, None, []
-    for row in conn.execute(_UNPAID, {"loan_id": loan_id}):
-        unpaid = {part: getattr(row, f"{part}_due") - getattr(row, f"{part}_paid") for part in PARTS}
-        taken = {}
-        for part in PARTS:
-            take = min(unpaid[part], remaining)
-            if take > 0:
-                taken[part], remaining = take, remaining - take
-        if taken:
-            parts.append((row.id, taken))
-            interest += taken.get("interest", ZERO)
-        left = sum(unpaid.values(), ZERO) - sum(taken.values(), ZERO)
-        owed += left
-        principal += unpaid["principal"] - taken.get("principal", ZERO)
-        if left > 0:
-            oldest = min(oldest or row.due_date, row.due_date)
-    position = {"oldest_unpaid_due": oldest, "principal_outstanding": principal}
-    if owed == 0:  # nothing left unpaid: the loan is repaid
-        position.update(status=LoanStatus.CLOSED, closed_at=utcnow())
-    elif (oldest, principal) == (loan.oldest_unpaid_due, loan.principal_outstanding):
-        position = {}
-    return _Plan(loan.id, loan.customer_id, loan.loan_number, loan.user_id, amount, parts, interest, remaining,
-                 owed, position)
+class _Book:
+    """A locked loan and what it still owes, installment by installment, as payments are allocated to it:
+    a second payment in the same batch takes up where the first left off."""
+
+    def __init__(self, loan):
+        if loan.status != LoanStatus.DISBURSED:
+            raise Conflict(f"Loan {loan.loan_number} is {loan.status.value}: it takes no repayments.")
+        self.loan = loan
+        self.position = (loan.oldest_unpaid_due, loan.principal_outstanding)
+        self.unpaid: list[tuple[int, date, dict[str, Decimal]]] = []  # (installment id, due date, {part: unpaid})
+
+    def allocate(self, amount: Decimal) -> _Plan:
+        """Allocate `amount`: penalty, fee, interest, principal, oldest installment first."""
+        remaining, interest, owed, principal, oldest, parts = amount, ZERO, ZERO, ZERO, None, []
+        for inst_id, due_date, unpaid in self.unpaid:
+            taken = {}
+            for part in PARTS:
+                take = min(unpaid[part], remaining)
+                if take > 0:
+                    taken[part], remaining = take, remaining - take
+                    unpaid[part] -= take
+            if taken:
+                parts.append((inst_id, taken))
+                interest += taken.get("interest", ZERO)
+            left = sum(unpaid.values(), ZERO)
+            owed += left
+            principal += unpaid["principal"]
+            if left > 0:
+                oldest = min(oldest or due_date, due_date)
+        loan = self.loan
+        position = {"oldest_unpaid_due": oldest, "principal_outstanding": principal}
+        if owed == 0:  # nothing left unpaid: the loan is repaid
+            position.update(status=LoanStatus.CLOSED, closed_at=utcnow())
+        elif (oldest, principal) == self.position:
+            position = {}
+        self.position = (oldest, principal)
+        return _Plan(loan.id, loan.customer_id, loan.loan_number, loan.user_id, amount, parts, interest, remaining,
+                     owed, position)
 
 
-def _post(plan: _Plan, debit_gl: Gl, *, actor: User | None, deposit_account_id: int | None = None) -> int:
-    """The payment's one journal entry: money in, receivable down, interest earned, any excess saved."""
-    lines = [ledger.Line(debit_gl, plan.amount, plan.customer_id, deposit_account_id=deposit_account_id),
-             ledger.Line(Gl.LOANS_RECEIVABLE, -(plan.amount - plan.overpayment), plan.customer_id, plan.loan_id),
-             ledger.Line(Gl.UNEARNED_INTEREST, plan.interest, plan.customer_id, plan.loan_id),
-             ledger.Line(Gl.INTEREST_INCOME, -plan.interest, plan.customer_id, plan.loan_id)]
-    if plan.overpayment > 0:  # the customer's money, kept in their savings
-        account = savings.account_for(db.session.get(Customer, plan.customer_id))
-        lines.append(ledger.Line(Gl.CUSTOMER_DEPOSITS, -plan.overpayment, plan.customer_id,
-                                 deposit_account_id=account.id))
-    return ledger.record(EntryKind.REPAYMENT, lines, memo=f"repayment {plan.loan_number}", actor=actor)
+def _open_books(conn: Connection, loan_ids: set[int]) -> dict[int, _Book]:
+    """Lock the loans and read what each still owes: two statements however many loans."""
+    params = {"loan_ids": sorted(loan_ids)}
+    books = {loan.id: _Book(loan) for loan in conn.execute(_LOCK_LOANS, params)}
+    for row in conn.execute(_UNPAID, params):
+        books[row.loan_id].unpaid.append((row.id, row.due_date, {
+            part: getattr(row, f"{part}_due") - getattr(row, f"{part}_paid") for part in PARTS}))
+    return books
+
+
+def _post(plans: list[_Plan], debit_gl: Gl, *, actor: User | None, deposit_account_id: int | None = None) -> list[int]:
+    """Each payment's one journal entry: money in, receivable down, interest earned, any excess saved."""
+    entries = []
+    for plan in plans:
+        lines = [ledger.Line(debit_gl, plan.amount, plan.customer_id, deposit_account_id=deposit_account_id),
+                 ledger.Line(Gl.LOANS_RECEIVABLE, -(plan.amount - plan.overpayment), plan.customer_id, plan.loan_id),
+                 ledger.Line(Gl.UNEARNED_INTEREST, plan.interest, plan.customer_id, plan.loan_id),
+                 ledger.Line(Gl.INTEREST_INCOME, -plan.interest, plan.customer_id, plan.loan_id)]
+        if plan.overpayment > 0:  # the customer's money, kept in their savings
+            account = savings.account_for(db.session.get(Customer, plan.customer_id))
+            lines.append(ledger.Line(Gl.CUSTOMER_DEPOSITS, -plan.overpayment, plan.customer_id,
+                                     deposit_account_id=account.id))
+        entries.append((lines, f"repayment {plan.loan_number}"))
+    return ledger.record_many(EntryKind.REPAYMENT, entries, actor=actor)
 
 
 _PAYMENTS = Payment.__table__
@@ -268,20 +371,35 @@ def _insert_unless_receipt_taken(dialect):
 
 _INSERT_PAYMENT = {"postgresql": _insert_unless_receipt_taken(postgresql),
                    "sqlite": _insert_unless_receipt_taken(sqlite)}
+# Several at once (a batch of receipts): batched into multi-row INSERTs, which an ON CONFLICT insert is not;
+# a receipt taken meanwhile makes it raise instead, and the batch is then booked one receipt at a time.
+_INSERT_PAYMENTS = insert(_PAYMENTS).returning(_PAYMENTS.c.id, _PAYMENTS.c.receipt)
 
 
-def _insert_payment(conn: Connection, values: dict, *, entry_id: int, plan: _Plan | None = None) -> Payment:
-    """Insert the payment row; a receipt already taken raises _Duplicate."""
-    if plan is not None:
-        values = {**values, "loan_id": plan.loan_id, "customer_id": plan.customer_id,
-                  "status": PaymentStatus.APPLIED, "overpayment": plan.overpayment}
-    values = {"phone": None, "account_reference": None, "customer_id": None, "loan_id": None,
-              "overpayment": ZERO, "recorded_by_id": None, "receipt": None, **values,
-              "entry_id": entry_id, "received_at": utcnow(), "reversal_entry_id": None, "reversal_reason": None}
-    payment_id = conn.execute(_INSERT_PAYMENT[conn.dialect.name], values).scalar()
-    if payment_id is None:
-        raise _Duplicate
-    return _attached(Payment, {**values, "id": payment_id})
+def _insert_payments(conn: Connection, values: list[dict], *, entry_ids: list[int],
+                     plans: list[_Plan] | None = None) -> list[Payment]:
+    """Insert the payment rows; a receipt already taken raises _Duplicate."""
+    now = utcnow()
+    rows = []
+    for i, row in enumerate(values):
+        if plans is not None:
+            plan = plans[i]
+            row = {**row, "loan_id": plan.loan_id, "customer_id": plan.customer_id, "status": PaymentStatus.APPLIED,
+                   "overpayment": plan.overpayment}
+        rows.append({"phone": None, "account_reference": None, "customer_id": None, "loan_id": None,
+                     "overpayment": ZERO, "recorded_by_id": None, "receipt": None, **row, "entry_id": entry_ids[i],
+                     "received_at": now, "reversal_entry_id": None, "reversal_reason": None})
+    if len(rows) == 1:
+        ids = [conn.execute(_INSERT_PAYMENT[conn.dialect.name], rows[0]).scalar()]
+        if ids[0] is None:
+            raise _Duplicate
+    else:  # M-Pesa's: each has its receipt, which tells the rows RETURNING gives apart
+        try:
+            by_receipt = dict((r.receipt, r.id) for r in conn.execute(_INSERT_PAYMENTS, rows))
+        except IntegrityError:
+            raise _Duplicate from None
+        ids = [by_receipt[row["receipt"]] for row in rows]
+    return [_attached(Payment, {**row, "id": payment_id}) for row, payment_id in zip(rows, ids, strict=True)]
 
 
 def _attached(model, values: dict):
@@ -296,46 +414,59 @@ _INSTALLMENTS = Installment.__table__
 _PAY_INSTALLMENT = _INSTALLMENTS.update().where(_INSTALLMENTS.c.id == bindparam("row_id")).values(
     {_INSTALLMENTS.c[f"{part}_paid"]: _INSTALLMENTS.c[f"{part}_paid"] + bindparam(part, type_=Money())
      for part in PARTS})
+_LOANS = Loan.__table__
+_MOVE_LOAN = _LOANS.update().where(_LOANS.c.id == bindparam("row_id"))  # SET: the keys of the parameters
 _INSERT_ALLOCATION = insert(PaymentAllocation.__table__)
 _INSERT_TRANSACTION = insert(Transaction.__table__)
 
 
-def _settle(conn: Connection, plan: _Plan, payment: Payment, entry_id: int, *, actor: User | None) -> None:
-    """Write what `plan` says: installments paid, the allocations a reversal re-opens, the loan's position,
-    000's transaction record; audit a person's repayment (or one that closes the loan); tell the borrower."""
-    if plan.parts:
+def _settle(conn: Connection, plans: list[_Plan], payments: list[Payment], entry_ids: list[int], *,
+            actor: User | None) -> None:
+    """Write what the plans say: installments paid, the allocations a reversal re-opens, the loans' positions,
+    000's transaction records, one statement each; audit a person's repayment (or one that closes the loan);
+    tell the borrower."""
+    paid = [(plan, payment, entry_id, inst_id, taken) for plan, payment, entry_id in zip(plans, payments, entry_ids,
+                                                                                         strict=True)
+            for inst_id, taken in plan.parts]
+    if paid:
         conn.execute(_PAY_INSTALLMENT, [{"row_id": inst_id, **{part: taken.get(part, ZERO) for part in PARTS}}
-                                        for inst_id, taken in plan.parts])
+                                        for _, _, _, inst_id, taken in paid])
         conn.execute(_INSERT_ALLOCATION, [
             {"payment_id": payment.id, "entry_id": entry_id, "installment_id": inst_id,
-             **{part: taken.get(part, ZERO) for part in PARTS}} for inst_id, taken in plan.parts])
-    if plan.position:
-        conn.execute(update(Loan.__table__).where(Loan.__table__.c.id == plan.loan_id).values(plan.position))
-    _record_transaction(conn, plan.customer_id, TransactionKind.LOAN_REPAYMENT, plan.amount, entry_id,
-                        source=payment.source, actor=actor, loan_id=plan.loan_id, balance_after=plan.owed)
-    _forget(Loan, [plan.loan_id])
-    _forget(Installment, [inst_id for inst_id, _ in plan.parts])
-    db.session.expire(payment, ["allocations"])
-    if actor is not None or plan.position.get("status") == LoanStatus.CLOSED:
-        # A gateway's receipt is on record three times over (payment, entry, transaction); the trail
-        # keeps what people do, and every loan a payment closes.
-        audit.record(actor, "repayment.apply", "payment", payment.id, after={
-            "loan": plan.loan_number, "amount": str(plan.amount), "overpayment": str(plan.overpayment)})
-    if plan.user_id is not None:
-        notifier.notify(db.session.get(User, plan.user_id), "repayment", "Payment received",
-                        f"We received {plan.amount:,.2f} for loan {plan.loan_number}. "
-                        f"Balance {plan.owed:,.2f}." +
-                        (f" {plan.overpayment:,.2f} extra went to your savings." if plan.overpayment else ""))
+             **{part: taken.get(part, ZERO) for part in PARTS}} for _, payment, entry_id, inst_id, taken in paid])
+    # A loan's position moves in one of two shapes (still open, or closed); in order within each, and a loan
+    # is closed by its last payment of the batch.
+    for closing in (False, True):
+        moves = [{"row_id": plan.loan_id, **plan.position} for plan in plans
+                 if plan.position and (plan.position.get("status") == LoanStatus.CLOSED) == closing]
+        if moves:
+            conn.execute(_MOVE_LOAN, moves)
+    conn.execute(_INSERT_TRANSACTION, [
+        _transaction(plan.customer_id, TransactionKind.LOAN_REPAYMENT, plan.amount, entry_id, source=payment.source,
+                     actor=actor, loan_id=plan.loan_id, balance_after=plan.owed)
+        for plan, payment, entry_id in zip(plans, payments, entry_ids, strict=True)])
+    _forget(Loan, {plan.loan_id for plan in plans})
+    _forget(Installment, [inst_id for _, _, _, inst_id, _ in paid])
+    for plan, payment in zip(plans, payments, strict=True):
+        db.session.expire(payment, ["allocations"])
+        if actor is not None or plan.position.get("status") == LoanStatus.CLOSED:
+            # A gateway's receipt is on record three times over (payment, entry, transaction); the trail
+            # keeps what people do, and every loan a payment closes.
+            audit.record(actor, "repayment.apply", "payment", payment.id, after={
+                "loan": plan.loan_number, "amount": str(plan.amount), "overpayment": str(plan.overpayment)})
+        if plan.user_id is not None:
+            notifier.notify(db.session.get(User, plan.user_id), "repayment", "Payment received",
+                            f"We received {plan.amount:,.2f} for loan {plan.loan_number}. "
+                            f"Balance {plan.owed:,.2f}." +
+                            (f" {plan.overpayment:,.2f} extra went to your savings." if plan.overpayment else ""))
 
 
-def _record_transaction(conn: Connection, customer_id: int, kind: TransactionKind, amount: Decimal, entry_id: int, *,
-                        source: PaymentSource, actor: User | None, loan_id: int | None = None,
-                        balance_after: Decimal | None = None) -> None:
-    """000's customer-facing record of the movement (what savings.record writes, in one INSERT)."""
-    conn.execute(_INSERT_TRANSACTION, {
-        "code": savings.transaction_code(), "customer_id": customer_id, "kind": kind, "amount": amount,
-        "source": source.value, "balance_after": balance_after, "entry_id": entry_id, "loan_id": loan_id,
-        "created_by_id": actor.id if actor else None, "created_at": utcnow()})
+def _transaction(customer_id: int, kind: TransactionKind, amount: Decimal, entry_id: int, *, source: PaymentSource,
+                 actor: User | None, loan_id: int | None = None, balance_after: Decimal | None = None) -> dict:
+    """000's customer-facing record of a movement (the row savings.record writes)."""
+    return {"code": savings.transaction_code(), "customer_id": customer_id, "kind": kind, "amount": amount,
+            "source": source.value, "balance_after": balance_after, "entry_id": entry_id, "loan_id": loan_id,
+            "created_by_id": actor.id if actor else None, "created_at": utcnow()}
 
 
 def _forget(model, ids) -> None:
@@ -353,12 +484,12 @@ def assign(payment: Payment, loan: Loan, *, actor: User) -> Payment:
     if payment.status != PaymentStatus.UNMATCHED:
         raise Conflict("Only unmatched payments can be assigned.")
     conn = db.session.connection()
-    plan = _plan(conn, loan.id, payment.amount)
-    entry_id = _post(plan, Gl.SUSPENSE, actor=actor)
+    plan = _open_books(conn, {loan.id})[loan.id].allocate(payment.amount)
+    entry_ids = _post([plan], Gl.SUSPENSE, actor=actor)
     payment.loan_id, payment.customer_id, payment.status = plan.loan_id, plan.customer_id, PaymentStatus.APPLIED
-    payment.entry_id, payment.overpayment = entry_id, plan.overpayment
+    payment.entry_id, payment.overpayment = entry_ids[0], plan.overpayment
     db.session.flush()
-    _settle(conn, plan, payment, entry_id, actor=actor)
+    _settle(conn, [plan], [payment], entry_ids, actor=actor)
     return payment
 
 

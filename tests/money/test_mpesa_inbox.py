@@ -85,13 +85,13 @@ def test_a_booking_refused_by_a_rule_is_kept_failed_with_why_and_retried_on_dema
     loan = make_loan(customer)
     mpesa_inbox.accept(receipt="QAB0000001", amount="100", phone="0712345678")
     mpesa_inbox.accept(receipt="QAB0000002", amount="200", phone="0712345678")
-    receive = repayments.receive_mpesa
+    receive = repayments.receive_mpesa_many
 
-    def refuse_the_first(**kwargs):
-        if kwargs["receipt"] == "QAB0000001":
+    def refuse_the_first(deliveries):
+        if any(d.receipt == "QAB0000001" for d in deliveries):
             raise Conflict("The loan is being restructured.")
-        return receive(**kwargs)
-    monkeypatch.setattr(repayments, "receive_mpesa", refuse_the_first)
+        return receive(deliveries)
+    monkeypatch.setattr(repayments, "receive_mpesa_many", refuse_the_first)
 
     assert mpesa_inbox.book_pending() == 2
 
@@ -102,7 +102,7 @@ def test_a_booking_refused_by_a_rule_is_kept_failed_with_why_and_retried_on_dema
     assert loans.outstanding(loan) == D("52689.15")
     assert mpesa_inbox.book_pending() == 0  # a failed receipt waits for a person
 
-    monkeypatch.setattr(repayments, "receive_mpesa", receive)
+    monkeypatch.setattr(repayments, "receive_mpesa_many", receive)
     assert mpesa_inbox.book_pending(retry_failed=True) == 1
 
     db.session.refresh(failed)
@@ -170,10 +170,9 @@ def test_a_web_process_books_in_its_own_thread_once_the_receipt_commits(tmp_path
 def test_a_manager_retries_one_failed_receipt_and_the_trail_says_so(customer, make_loan, staff, monkeypatch):
     loan = make_loan(customer)
     mpesa_inbox.accept(receipt="QAB0000001", amount="100", phone="0712345678")
-    receive = repayments.receive_mpesa
-    monkeypatch.setattr(repayments, "receive_mpesa", lambda **kw: (_ for _ in ()).throw(Conflict("Not now.")))
-    mpesa_inbox.book_pending()
-    monkeypatch.setattr(repayments, "receive_mpesa", receive)
+    with monkeypatch.context() as patched:
+        patched.setattr(repayments, "receive_mpesa_many", lambda deliveries: (_ for _ in ()).throw(Conflict("No.")))
+        mpesa_inbox.book_pending()
     row = receipt_row("QAB0000001")
     assert db.session.scalars(mpesa_inbox.failed(staff.manager)).all() == [row]
 

@@ -29,10 +29,10 @@ def _unmatched(receipt: str, amount: str = "1500", **kwargs):
 def _failed(monkeypatch, *codes: str, amount: str = "1000", phone: str = "0712345678",
             error: str = "The loan is being restructured.") -> list[MpesaReceipt]:
     """Receipts written down and then refused by the booking (as a rule breached at the time would)."""
-    def refuse(**kwargs):
+    def refuse(deliveries):
         raise Conflict(error)
     with monkeypatch.context() as patched:
-        patched.setattr(repayments, "receive_mpesa", refuse)
+        patched.setattr(repayments, "receive_mpesa_many", refuse)
         for code in codes:
             mpesa_inbox.accept(receipt=code, amount=amount, phone=phone)
         mpesa_inbox.book_pending()
@@ -191,9 +191,9 @@ def test_a_receipt_refused_again_stays_with_the_new_reason(login_as, post, staff
     receipt = _failed(monkeypatch, "QAB0000001")[0]
     login_as(user=staff.manager)
 
-    def refuse_again(**kwargs):
+    def refuse_again(deliveries):
         raise Conflict("The account is frozen at the bank.")
-    monkeypatch.setattr(repayments, "receive_mpesa", refuse_again)
+    monkeypatch.setattr(repayments, "receive_mpesa_many", refuse_again)
     response = post(f"{PAGE}/failed/{receipt.id}/retry")
     html = text(response)
 
