@@ -2,6 +2,8 @@
 
 import json
 import re
+from collections.abc import Iterator
+from functools import lru_cache
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import insert
@@ -13,15 +15,56 @@ from portal.models.base import db, utcnow
 # Keys whose values are secrets: passwords, tokens, one-time codes, PINs (not pincode, mpesa_code, customer_code).
 SECRET_KEY_RE = re.compile(r"pass|token|secret|otp|^code$|pin$|refresh|access|authorization|signature", re.I)
 REDACTED = "[redacted]"
+TRUNCATED = "...[truncated]"
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(value, separators=(",", ":"))
+
+
+@lru_cache(maxsize=1024)
+def is_secret(key: str) -> bool:
+    """Whether a field named `key` holds a secret (cached: payloads repeat the same few keys)."""
+    return SECRET_KEY_RE.search(key) is not None
 
 
 def redact(value):
     if isinstance(value, dict):
-        return {k: REDACTED if SECRET_KEY_RE.search(str(k)) and not isinstance(v, dict | list) else redact(v)
+        return {k: REDACTED if is_secret(k) and not isinstance(v, dict | list) else redact(v)
                 for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _encoded(value) -> Iterator[str]:
+    """The compact JSON of redact(value) (a payload as json.loads reads it) in pieces, an item or a key and
+    its value at a time, so that nothing past what the log keeps is redacted or encoded."""
+    if isinstance(value, list):
+        yield "["
+        for i, item in enumerate(value):
+            if i:
+                yield ","
+            yield from _encoded(item)
+        yield "]"
+    elif isinstance(value, dict) and any(isinstance(item, dict | list) for item in value.values()):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield f"{',' if i else ''}{_ENCODE(key)}:"
+            yield from _encoded(REDACTED if is_secret(key) and not isinstance(item, dict | list) else item)
+        yield "}"
+    elif isinstance(value, dict) and any(map(is_secret, value)):
+        yield _ENCODE(redact(value))
+    else:  # a scalar, or an object of scalars and no secrets: encoded whole by json's C encoder
+        yield _ENCODE(value)
+
+
+def redacted_json(value, limit: int) -> str:
+    """json.dumps(redact(value), separators=(",", ":")), cut after `limit` characters."""
+    pieces, size = [], 0
+    for piece in _encoded(value):
+        pieces.append(piece)
+        size += len(piece)
+        if size > limit:
+            return "".join(pieces)[:limit] + TRUNCATED
+    return "".join(pieces)
 
 
 def _payload(raw: bytes, content_type: str | None) -> str:
@@ -29,22 +72,21 @@ def _payload(raw: bytes, content_type: str | None) -> str:
         return "[multipart upload]"
     if not raw:
         return ""
-    limit = current_app.config["API_LOG_PAYLOAD_LIMIT"]
     try:
-        text = json.dumps(redact(json.loads(raw)), separators=(",", ":"))
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         # Not JSON: keep nothing that could hold a secret in some other encoding.
         return f"[{len(raw)} bytes of {content_type or 'unknown type'}]"
-    return text if len(text) <= limit else text[:limit] + "...[truncated]"
+    return redacted_json(value, current_app.config["API_LOG_PAYLOAD_LIMIT"])
 
 
 def logged_path() -> str:
     """The path and query with secrets (a webhook's ?secret=, a <secret> in the URL) redacted."""
     path = request.path
     for name, value in (request.view_args or {}).items():
-        if SECRET_KEY_RE.search(name) and value:
+        if is_secret(name) and value:
             path = path.replace(str(value), REDACTED)
-    query = "&".join(f"{k}={REDACTED if SECRET_KEY_RE.search(k) else v}" for k, v in request.args.items(multi=True))
+    query = "&".join(f"{k}={REDACTED if is_secret(k) else v}" for k, v in request.args.items(multi=True))
     return f"{path}?{query}" if query else path
 
 

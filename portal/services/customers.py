@@ -25,6 +25,12 @@ FIELDS = ("customer_code", "name", "phone", "email", "national_id", "business_na
           "assigned_officer_id")
 AUDIT_FIELDS = ["id", "customer_code", "account_number", *FIELDS[1:], "kyc_status", "kyc_level"]
 ASSIGNABLE_ROLES = (Role.COLLECTION_OFFICER,)
+# Compiled once: a bulk upload cleans 100,000 rows with them.
+CODE_RE = re.compile(r"[A-Z0-9]{8}")
+NATIONAL_ID_RE = re.compile(r"[A-Z0-9]{5,20}")
+PINCODE_RE = re.compile(r"[A-Za-z0-9 -]{3,10}")
+SEPARATORS_RE = re.compile(r"[\s-]")
+NOT_LETTERS_RE = re.compile(r"[^a-z]")
 
 
 def _text(value) -> str | None:
@@ -40,10 +46,10 @@ def _clean(values: dict, *, partial: bool, actor: User, customer: Customer | Non
     errors: dict[str, list[str]] = {}
     out: dict = {}
     for key, raw in values.items():
-        if key not in FIELDS:
+        if (clean := _CLEANERS.get(key)) is None:  # not a customer field
             continue
         try:
-            out[key] = _CLEANERS[key](raw)
+            out[key] = clean(raw)
         except ValueError as exc:
             errors[key] = [str(exc)]
     if not partial:
@@ -81,7 +87,8 @@ def _clean_text(key: str):
 
 
 def _clean_phone(raw) -> str | None:
-    return phones.normalize(str(raw)) if _text(raw) else None
+    text = _text(raw)
+    return phones.normalize(text) if text else None
 
 
 def _clean_code(raw) -> str | None:
@@ -89,7 +96,7 @@ def _clean_code(raw) -> str | None:
     if value is None:
         return None
     value = value.upper()
-    if not re.fullmatch(r"[A-Z0-9]{8}", value):
+    if not CODE_RE.fullmatch(value):
         raise ValueError("A customer code is 8 letters or digits, or leave it empty to generate one.")
     return value
 
@@ -98,15 +105,15 @@ def _clean_national_id(raw) -> str | None:
     value = _text(raw)
     if value is None:
         return None
-    value = re.sub(r"[\s-]", "", value).upper()
-    if not re.fullmatch(r"[A-Z0-9]{5,20}", value):
+    value = SEPARATORS_RE.sub("", value).upper()
+    if not NATIONAL_ID_RE.fullmatch(value):
         raise ValueError("An ID number is 5 to 20 letters or digits.")
     return value
 
 
 def _clean_pincode(raw) -> str | None:
     value = _text(raw)
-    if value is not None and not re.fullmatch(r"[A-Za-z0-9 -]{3,10}", value):
+    if value is not None and not PINCODE_RE.fullmatch(value):
         raise ValueError("A postal code is 3 to 10 letters or digits.")
     return value
 
@@ -197,7 +204,7 @@ def generate_code() -> str:
 
 def account_base(name: str, national_id: str | None, code: str) -> str:
     """000's account number before any suffix: first name lowercased + ID number (or the customer code)."""
-    first = re.sub(r"[^a-z]", "", (name.split() or ["client"])[0].lower()) or "client"
+    first = NOT_LETTERS_RE.sub("", (name.split() or ["client"])[0].lower()) or "client"
     return first + (national_id.lower() if national_id else code.lower())
 
 
@@ -309,8 +316,9 @@ SORTS = {
 }
 
 
-def search_statement(filters: CustomerFilters, *, actor: User):
-    """The SELECT behind every customer listing, already limited to what `actor` may see."""
+def search_statement(filters: CustomerFilters, *, actor: User, with_officers: bool = True):
+    """The SELECT behind every customer listing, already limited to what `actor` may see; each customer's
+    officer loaded with it unless `with_officers` is False (a listing that shows only the officer's id)."""
     permissions.require(actor, "customer.view")
     stmt = permissions.visible_customers(actor)
     if q := _text(filters.search):
@@ -339,10 +347,13 @@ def search_statement(filters: CustomerFilters, *, actor: User):
         stmt = stmt.where(with_documents if filters.has_documents else ~with_documents)
     if filters.mine:
         stmt = stmt.where(or_(Customer.created_by_id == actor.id, Customer.assigned_officer_id == actor.id))
-    return stmt.options(joinedload(Customer.assigned_officer)).order_by(*SORTS.get(filters.sort, SORTS["newest"]))
+    if with_officers:
+        stmt = stmt.options(joinedload(Customer.assigned_officer))
+    return stmt.order_by(*SORTS.get(filters.sort, SORTS["newest"]))
 
 
 def search(filters: CustomerFilters, *, actor: User, page: int = 1, per_page: int = 25,
-           max_per_page: int = MAX_PER_PAGE) -> Page:
-    return paginate(search_statement(filters, actor=actor), page, per_page, max_per_page)
+           max_per_page: int = MAX_PER_PAGE, with_officers: bool = True) -> Page:
+    return paginate(search_statement(filters, actor=actor, with_officers=with_officers), page, per_page,
+                    max_per_page)
 

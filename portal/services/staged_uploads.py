@@ -133,7 +133,7 @@ def _sheet(staged: Staged, start: int = 0, stop: int | None = None) -> bulk_uplo
         columns = json.loads(_path(staged.token, ".json").read_text())["columns"]
         codes = json.loads(_path(staged.token, ".codes.json").read_text())
         with _path(staged.token, ".rows.jsonl").open() as lines:
-            rows = [tuple(json.loads(line)) for line in islice(lines, start, stop)]
+            rows = [(number, tuple(cells)) for number, cells in map(json.loads, islice(lines, start, stop))]
     except FileNotFoundError:
         raise NotFound(GONE) from None
     return bulk_upload.Sheet(staged.kind, columns, rows, codes)

@@ -3,7 +3,10 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from api import request_log
 from portal.models import ApiLog, Role
 from tests.api.conftest import PASSWORD, assert_error, bearer, code_from_notification
 
@@ -193,6 +196,45 @@ def test_secrets_nested_in_objects_are_redacted(client, admin_headers):
     row = _only_row(client, admin_headers, "/v1/auth/login")
 
     assert json.loads(row["request_payload"])["device"] == {"pin": REDACTED, "otp": REDACTED}
+
+
+def test_a_secret_past_the_truncation_point_is_not_logged(app, client, admin_headers):
+    limit = app.config["API_LOG_PAYLOAD_LIMIT"]
+    client.post("/v1/auth/login", json={"identifier": "x" * limit, "password": WRONG_PASSWORD})
+
+    payload = _only_row(client, admin_headers, "/v1/auth/login")["request_payload"]
+
+    assert payload == json.dumps({"identifier": "x" * limit}, separators=(",", ":"))[:limit] + request_log.TRUNCATED
+    assert WRONG_PASSWORD not in payload
+
+
+def test_a_secret_the_truncation_point_cuts_through_is_redacted_before_it_is_cut(app, client, admin_headers):
+    limit = app.config["API_LOG_PAYLOAD_LIMIT"]
+    body = {"identifier": "x" * (limit - 30), "password": WRONG_PASSWORD}  # the cut falls in the password
+    client.post("/v1/auth/login", json=body)
+
+    payload = _only_row(client, admin_headers, "/v1/auth/login")["request_payload"]
+
+    redacted = json.dumps({**body, "password": REDACTED}, separators=(",", ":"))
+    assert payload == redacted[:limit] + request_log.TRUNCATED and payload[:-len(request_log.TRUNCATED)].endswith('"[')
+
+
+KEYS = st.sampled_from(["password", "pin", "pincode", "code", "customer_code", "refresh", "name"]) | st.text(max_size=8)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(KEYS, children, max_size=6),
+    max_leaves=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=JSON_VALUES, limit=st.integers(min_value=0, max_value=400))
+def test_a_payload_is_redacted_then_cut_at_the_limit_whatever_its_shape(value, limit):
+    whole = json.dumps(request_log.redact(value), separators=(",", ":"))
+
+    for cut in {limit, len(whole), max(len(whole) - 1, 0)}:  # and a payload of exactly the limit, and one more
+        logged = request_log.redacted_json(value, cut)
+
+        assert logged == (whole if len(whole) <= cut else whole[:cut] + request_log.TRUNCATED)
 
 
 def test_non_json_body_is_not_logged_verbatim(client, admin_headers):

@@ -78,6 +78,21 @@ def test_valid_rows_are_created_and_invalid_rows_reported_with_their_row_number(
     assert batch.after["file"] == "customers.csv" and batch.after["rows"] == [1, 3]
 
 
+def test_uploaded_customers_are_stored_as_a_single_create_stores_them(admin):
+    single = customers.create({"name": "Imani Single", "phone": "0712 000 001", "date_of_birth": "1990-04-01"},
+                              actor=admin)
+    upload_customers("name,phone,date_of_birth\nImani Upload,0712 000 002,1990-04-01\n", admin)
+    uploaded = by_name("Imani Upload")
+
+    # The upload hands the driver values it converted itself: stored, they must be what the ORM stores.
+    stored = db.session.execute(db.text("SELECT CAST(date_of_birth AS TEXT), kyc_status, kyc_level FROM customers "
+                                        "WHERE id IN (:single, :uploaded)"),
+                                {"single": single.id, "uploaded": uploaded.id}).all()
+    assert stored == [("1990-04-01", "unverified", "tier_0")] * 2
+    assert uploaded.created_at.tzinfo is not None
+    assert db.session.scalar(select(Customer.id).where(Customer.created_at == uploaded.created_at)) == uploaded.id
+
+
 def test_a_byte_order_mark_and_windows_line_endings_are_read(admin):
     text = f"\ufeff{HEADER}\r\n,Dalila Auma,0722000001,,,,,,,\r\n,Eli Kiptoo,0722000002,,,,,,,\r\n"
     assert upload_customers(text.encode("utf-8"), admin).records_created == 2
@@ -317,6 +332,16 @@ def test_a_promise_to_pay_with_its_amount_and_date_is_tracked(field_setup):
     assert result.errors == []
     promise = db.session.scalars(select(Interaction)).one()
     assert (promise.promise_amount, promise.promise_status) == (Decimal("1500.50"), PromiseStatus.PENDING)
+
+
+def test_uploaded_interactions_keep_their_amounts_and_coordinates(field_setup):
+    officer, mine, _ = field_setup
+    result = upload_interactions(f"loan_id,disposition,promise_amount,promise_date,latitude,longitude\n"
+                                 f"{mine.id},promise_to_pay,1500.50,{TOMORROW},-1.286389,36.817223\n", officer)
+    assert result.errors == []
+    visit = db.session.scalars(select(Interaction)).one()
+    assert (visit.promise_amount, visit.latitude, visit.longitude) == (
+        Decimal("1500.50"), Decimal("-1.286389"), Decimal("36.817223"))
 
 
 def test_a_calling_agent_uploads_calls_but_not_visits(field_setup, make_user):

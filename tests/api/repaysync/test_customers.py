@@ -1,6 +1,7 @@
 """003 /api/customers/: bare-array listing with paging and search, create, retrieve/update/delete."""
 
 import re
+from datetime import date
 
 import pytest
 
@@ -149,6 +150,26 @@ def test_list_is_a_bare_array_with_a_total_count_header(client, make_customer, a
     assert isinstance(response.get_json(), list)
     assert all(set(c) == CUSTOMER_FIELDS for c in response.get_json())
     assert response.headers["X-Total-Count"] == "2"
+
+
+def test_listed_customers_carry_the_document_s_fields_with_their_values(client, officer, make_customer,
+                                                                        admin_headers):
+    full = make_customer(customer_code="FULL0001", name="Zawadi Full", phone="+254712000001", email="z@example.com",
+                         assigned_officer_id=officer.id, address_line_1="1 Moi Ave", address_line_2="Stall 4",
+                         city="Nairobi", state="Nairobi", pincode="00100", date_of_birth=date(1990, 1, 2))
+    bare = make_customer(customer_code="BARE0001", name="Baraka Bare", phone=None, email=None,
+                         assigned_officer_id=None, address_line_1=None, address_line_2=None, city=None, state=None,
+                         pincode=None, date_of_birth=None)
+
+    listed = {c["id"]: c for c in client.get("/api/customers/", headers=admin_headers).get_json()}
+
+    assert listed[full.id] == {"id": full.id, "customer_code": "FULL0001", "name": "Zawadi Full",
+                               "phone": "+254712000001", "email": "z@example.com",
+                               "assigned_collection_officer": officer.id, "address_line_1": "1 Moi Ave",
+                               "address_line_2": "Stall 4", "city": "Nairobi", "state": "Nairobi",
+                               "pincode": "00100", "date_of_birth": "1990-01-02"}
+    assert listed[bare.id] == {"id": bare.id, "customer_code": "BARE0001", "name": "Baraka Bare",
+                               **dict.fromkeys(CUSTOMER_FIELDS - {"id", "customer_code", "name"})}
 
 
 def test_list_is_newest_first_and_pages(client, make_customer, admin_headers):
