@@ -1,7 +1,10 @@
 """Record every API request (003's /api/logs/), with secrets redacted and payloads truncated."""
 
+import atexit
 import json
 import re
+import threading
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -131,11 +134,59 @@ def init_request_log(app: Flask) -> None:
         # Built before the commit expires the user: reloading it afterwards would make the log's own
         # transaction read before it writes, which SQLite refuses ("database is locked") under contention.
         row = _log_row(response)
-        db.session.commit()  # end the view's transaction: the log row starts a short one of its own
-        try:
-            db.session.connection().execute(_INSERT_LOG, row)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            app.logger.exception("could not write the API log row")
+        db.session.commit()  # end the view's transaction
+        if app.config["API_LOG_FLUSH_SECONDS"] > 0:
+            _writer(app).add(row)
+        else:
+            _write(app, [row])
         return response
+
+
+def _write(app: Flask, rows: list[dict]) -> None:
+    """The rows in one INSERT and one commit, a transaction of their own."""
+    try:
+        db.session.connection().execute(_INSERT_LOG, rows)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        app.logger.exception("could not write %d API log rows", len(rows))
+
+
+class _Writer:
+    """A thread that writes the rows added, every API_LOG_FLUSH_SECONDS: a commit (a disk sync) per
+    request was most of a quick read's cost, and two workers took turns at SQLite's write lock for it.
+    What is waiting is written when the process exits; a process killed outright loses that much."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.rows: list[dict] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._loop, name="mkopo-api-log", daemon=True).start()
+        atexit.register(self.flush)
+
+    def add(self, row: dict) -> None:
+        with self.lock:
+            self.rows.append(row)
+
+    def flush(self) -> None:
+        with self.lock:
+            rows, self.rows = self.rows, []
+        if rows:
+            with self.app.app_context():
+                _write(self.app, rows)
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(self.app.config["API_LOG_FLUSH_SECONDS"])
+            self.flush()
+
+
+_writer_lock = threading.Lock()
+
+
+def _writer(app: Flask) -> _Writer:
+    with _writer_lock:
+        writer = app.extensions.get("mkopo.api_log_writer")
+        if writer is None:
+            writer = app.extensions["mkopo.api_log_writer"] = _Writer(app)
+        return writer

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from portal.models import AuthSession, CodePurpose, OneTimeCode, User
 from portal.models.base import db, utcnow
@@ -25,14 +25,17 @@ def start_session(user: User, user_agent: str = "") -> AuthSession:
     return session
 
 
+# Built once: every API request asks it.
+_ACTIVE_SESSION = select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(
+    AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"),
+    AuthSession.revoked_at.is_(None), AuthSession.expires_at > bindparam("now"),
+    User.token_version == bindparam("token_version"), User.is_active.is_(True))
+
+
 def active_session(session_id: str, user_id: int, token_version: int) -> tuple[AuthSession, User] | None:
     """The session and user behind a token's claims, or None when either has been revoked."""
-    row = db.session.execute(
-        select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(
-            AuthSession.id == session_id, AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None), AuthSession.expires_at > utcnow(),
-            User.token_version == token_version, User.is_active.is_(True))
-    ).first()
+    row = db.session.execute(_ACTIVE_SESSION, {"session_id": session_id, "user_id": user_id, "now": utcnow(),
+                                               "token_version": token_version}).first()
     return (row[0], row[1]) if row else None
 
 

@@ -1,13 +1,17 @@
 """Every API request writes an ApiLog row; GET /api/logs/ (admin only) lists them newest first, secrets redacted."""
 
 import json
+import time
 
 import pytest
+from flask_migrate import upgrade
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from api import request_log
+from portal import create_app
 from portal.models import ApiLog, Role
+from portal.models.base import db as _db
 from tests.api.conftest import PASSWORD, assert_error, bearer, code_from_notification
 
 REDACTED = "[redacted]"
@@ -273,3 +277,46 @@ def test_pagination_params_page_the_logs(client, make_user, api_headers, admin_h
 
     assert len(response.get_json()) == 2
     assert int(response.headers["X-Total-Count"]) >= 3
+
+
+# -- outside tests, a process writes its log rows in batches ----------------------------------------------
+
+def _buffered_app(tmp_path, seconds: float):
+    """An app on its own database file, as served: the writer thread's session must see committed rows."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'logs.db'}", "SECRET_KEY": "b" * 40,
+                      "API_LOG_FLUSH_SECONDS": seconds})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def _logged(app) -> list[tuple]:
+    with app.app_context():
+        rows = _db.session.execute(_db.select(ApiLog.method, ApiLog.endpoint, ApiLog.status_code)
+                                   .order_by(ApiLog.id)).all()
+        _db.session.remove()
+    return [tuple(row) for row in rows]
+
+
+def test_rows_wait_for_the_writer_and_go_in_together(tmp_path):
+    app = _buffered_app(tmp_path, seconds=3600)
+    client = app.test_client()
+
+    client.get("/api/customers/")
+    client.get("/api/customers/?page=2")
+
+    assert _logged(app) == []  # not yet: the writer has not woken
+    request_log._writer(app).flush()
+    assert _logged(app) == [("GET", "/api/customers/", 401), ("GET", "/api/customers/?page=2", 401)]
+
+
+def test_the_writer_thread_writes_them_on_its_own(tmp_path):
+    app = _buffered_app(tmp_path, seconds=0.05)
+
+    app.test_client().get("/api/customers/")
+
+    for _ in range(100):
+        if _logged(app):
+            break
+        time.sleep(0.05)
+    assert _logged(app) == [("GET", "/api/customers/", 401)]
