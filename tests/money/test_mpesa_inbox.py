@@ -4,6 +4,7 @@ that fails is kept with why and retried on demand, and a web process's booker th
 import logging
 import time
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from flask_migrate import upgrade
@@ -207,7 +208,7 @@ def test_the_booker_process_books_as_receipts_arrive_and_idles_between(customer,
     def nap(seconds):
         naps.append(seconds)
         raise KeyboardInterrupt  # how the process is stopped
-    monkeypatch.setattr(mpesa_inbox.time, "sleep", nap)
+    monkeypatch.setattr(mpesa_inbox, "time", SimpleNamespace(sleep=nap))  # this module's, not every thread's
 
     with pytest.raises(KeyboardInterrupt):
         mpesa_inbox.follow(interval=0.2)
