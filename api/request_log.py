@@ -12,6 +12,7 @@ from flask import Flask, current_app, g, request
 from sqlalchemy import insert
 
 from api.errors import api_error_response, current_surface
+from portal.background import per_process
 from portal.models import ApiLog
 from portal.models.base import db, utcnow
 
@@ -181,12 +182,5 @@ class _Writer:
             self.flush()
 
 
-_writer_lock = threading.Lock()
-
-
 def _writer(app: Flask) -> _Writer:
-    with _writer_lock:
-        writer = app.extensions.get("mkopo.api_log_writer")
-        if writer is None:
-            writer = app.extensions["mkopo.api_log_writer"] = _Writer(app)
-        return writer
+    return per_process(app, "mkopo.api_log_writer", _Writer)

@@ -25,6 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from portal.background import per_process
 from portal.models import MpesaReceipt, Payment, ReceiptStatus, User
 from portal.models.base import db, utcnow
 from portal.services import audit, permissions, repayments
@@ -185,15 +186,8 @@ class _Booker:
                     log.exception("M-Pesa booker: booking pass failed")
 
 
-_booker_lock = threading.Lock()
-
-
 def _booker(app: Flask) -> _Booker:
-    with _booker_lock:
-        booker = app.extensions.get("mkopo.mpesa_booker")
-        if booker is None:
-            booker = app.extensions["mkopo.mpesa_booker"] = _Booker(app)
-        return booker
+    return per_process(app, "mkopo.mpesa_booker", _Booker)
 
 
 def init_app(app: Flask) -> None:
