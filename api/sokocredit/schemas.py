@@ -1,11 +1,10 @@
 """001's field names (snake_case; roles admin, lender, mama_mboga)."""
 
-from datetime import date
-
 from flask_smorest.fields import Upload
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.common import BaseSchema, MoneyField, RateField, RoleNames
+from portal.services import business_day
 
 ROLES = RoleNames(loan_officer="lender", borrower="mama_mboga")
 
@@ -267,7 +266,7 @@ class ScheduleItemSchema(BaseSchema):
     amount_due = MoneyField(attribute="total_due")
     amount_paid = MoneyField(attribute="total_paid")
     balance = MoneyField(attribute="outstanding")
-    status = fields.Function(lambda inst: inst.state(date.today()))
+    status = fields.Function(lambda inst: inst.state(business_day.today()))
 
 
 class ScheduleListSchema(BaseSchema):

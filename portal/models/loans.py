@@ -149,10 +149,6 @@ class Loan(TimestampMixin, db.Model):
             return 0
         return max(0, (today - self.oldest_unpaid_due).days)
 
-    @property
-    def days_past_due(self) -> int:
-        return self.days_past_due_on(date.today())
-
     def __repr__(self) -> str:
         return f"<Loan {self.id} {self.loan_number} {self.status} {self.principal}>"
 

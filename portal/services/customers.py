@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.models import Customer, CustomerDocument, Loan, Role, User
 from portal.models.base import db
-from portal.services import audit, permissions, phones
+from portal.services import audit, business_day, permissions, phones
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.pagination import MAX_PER_PAGE, Page, paginate
 from portal.services.users import clean_email
@@ -131,7 +131,7 @@ def _clean_date_of_birth(raw) -> date | None:
             raise ValueError("Enter the date as YYYY-MM-DD.") from None
     if value is None:
         return None
-    today = date.today()
+    today = business_day.today()
     age = today.year - value.year - ((today.month, today.day) < (value.month, value.day))
     if not 18 <= age <= 120:
         raise ValueError("A customer must be between 18 and 120 years old.")

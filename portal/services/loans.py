@@ -28,7 +28,18 @@ from portal.models import (
     User,
 )
 from portal.models.base import db, utcnow
-from portal.services import audit, customers, kyc, ledger, mpesa, notifier, permissions, savings, schedules
+from portal.services import (
+    audit,
+    business_day,
+    customers,
+    kyc,
+    ledger,
+    mpesa,
+    notifier,
+    permissions,
+    savings,
+    schedules,
+)
 from portal.services.atomic import atomic
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.money import ZERO, parse_amount
@@ -157,7 +168,7 @@ def apply(customer: Customer, values: dict, *, actor: User) -> Loan:
     number = (values.get("loan_number") or "").strip() or None
     if number and db.session.scalar(select(Loan.id).where(Loan.loan_number == number)):
         errors["loan_number"] = ["Another loan has this number."]
-    application_date = values.get("application_date") or date.today()
+    application_date = values.get("application_date") or business_day.today()
     if errors:
         raise ValidationFailed(errors)
     loan = Loan(loan_number=number or loan_number(), customer_id=customer.id,
@@ -281,7 +292,7 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
     if claimed != 1:
         raise Conflict("This loan has already been disbursed." if loan.status == LoanStatus.DISBURSED
                        else f"Only approved loans can be disbursed; this one is {loan.status.value}.")
-    on = on or date.today()
+    on = on or business_day.today()
     lines = schedules.build(loan.principal, loan.annual_rate, loan.term_periods, loan.frequency,
                             loan.interest_method, on, loan.fee_amount, loan.fee_mode)
     loan.installments = [Installment(number=s.number, due_date=s.due_date, principal_due=s.principal,

@@ -1,5 +1,6 @@
 """The loan lifecycle: application limits, maker-checker approval, exactly-once disbursement, write-off."""
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,7 @@ from portal.models import (
     TransactionKind,
 )
 from portal.models.base import db
-from portal.services import customers, ledger, loans, repayments, savings
+from portal.services import business_day, customers, ledger, loans, repayments, savings
 from portal.services.errors import Conflict, Forbidden, ValidationFailed
 from tests.conftest import MPESA_OUTBOX
 from tests.money.conftest import START
@@ -354,3 +355,13 @@ def test_a_customer_with_loans_cannot_be_deleted(customer, product, staff):
     _apply(customer, product, "50000", staff.loan_officer)
     with pytest.raises(Conflict):
         customers.delete(customer, actor=staff.admin)
+
+
+def test_a_loan_paid_out_late_in_the_utc_day_is_dated_by_the_business_day(customer, make_loan, monkeypatch):
+    """22:30 UTC on 31 March is 01:30 on 1 April in Nairobi: the loan's day, and its schedule's, is 1 April."""
+    monkeypatch.setattr(business_day, "utcnow", lambda: datetime(2026, 3, 31, 22, 30, tzinfo=UTC))
+
+    loan = make_loan(customer, on=None)
+
+    assert (loan.application_date, loan.disbursed_on) == (date(2026, 4, 1), date(2026, 4, 1))
+    assert loan.installments[0].due_date == date(2026, 5, 1)

@@ -1,4 +1,3 @@
-from datetime import date
 
 from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
@@ -11,7 +10,7 @@ from portal.files import download
 from portal.htmx import hx_redirect, is_partial_request, render_page_or_partial
 from portal.models import Role
 from portal.models.base import db
-from portal.services import customer_activity, customers, documents, exports, permissions, users
+from portal.services import business_day, customer_activity, customers, documents, exports, permissions, users
 from portal.services.errors import ValidationFailed
 
 PER_PAGE = 25
@@ -92,8 +91,8 @@ def detail(customer_id):
 def _tab_context(customer, tab: str) -> dict:
     page = request.args.get("page", 1, type=int)
     if tab == "loans":
-        return {"positions": customer_activity.loan_positions(customer, actor=current_user, today=date.today(),
-                                                              page=page)}
+        return {"positions": customer_activity.loan_positions(customer, actor=current_user,
+                                                              today=business_day.today(), page=page)}
     if tab == "repayments":
         return {"payments": customer_activity.payments(customer, actor=current_user, page=page)}
     if tab == "interactions":

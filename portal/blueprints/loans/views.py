@@ -16,6 +16,7 @@ from portal.models import DisbursementChannel, Loan, PaymentSource
 from portal.models.base import db
 from portal.services import (
     approvals,
+    business_day,
     customers,
     loan_book,
     loan_preview,
@@ -44,7 +45,7 @@ def index():
     except ValidationFailed:
         abort(400)
     return render_page_or_partial("loans/index.html", "loans/partials/_list.html", page=page, args=args,
-                                  tabs=STATUS_TABS)
+                                  tabs=STATUS_TABS, today=business_day.today())
 
 
 # --- applying ---------------------------------------------------------------------------------------------------
