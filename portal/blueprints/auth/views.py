@@ -5,12 +5,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.blueprints.auth import bp
 from portal.blueprints.auth.forms import ChangePasswordForm, LoginForm
-from portal.blueprints.forms import attach_errors
+from portal.blueprints.forms import commit_form
 from portal.extensions import limiter
 from portal.models.base import db
 from portal.services import audit, users
 from portal.services.agent_queue import AGENT_ROLES
-from portal.services.errors import AuthFailed, ValidationFailed
+from portal.services.errors import AuthFailed
 
 
 def _home(user) -> str:
@@ -60,14 +60,10 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            users.change_password(current_user, form.current_password.data, form.new_password.data)
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            login_user(current_user)  # the token version moved on: re-issue this browser's session
-            flash("Your password has been changed. Other devices have been signed out.", "success")
-            return redirect(url_for("dashboard.index"), 303)
+    saved, _ = commit_form(form, lambda: users.change_password(current_user, form.current_password.data,
+                                                               form.new_password.data))
+    if saved:
+        login_user(current_user)  # the token version moved on: re-issue this browser's session
+        flash("Your password has been changed. Other devices have been signed out.", "success")
+        return redirect(url_for("dashboard.index"), 303)
     return render_template("auth/change_password.html", form=form)

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from portal.blueprints.collections import bp
 from portal.blueprints.collections.forms import InteractionForm, ReassignForm
-from portal.blueprints.forms import attach_errors, flash_errors
+from portal.blueprints.forms import commit_form, flash_errors
 from portal.htmx import hx_event_or_redirect, render_page_or_partial
 from portal.models import InteractionKind, Loan, Role
 from portal.models.base import db
@@ -68,21 +68,15 @@ def panel(loan_id):
 def log_interaction(loan_id):
     loan = loans.get_visible(loan_id, actor=current_user)
     form = InteractionForm()
-    if form.validate_on_submit():
-        kind = InteractionKind(form.kind.data) if form.kind.data in KINDS else _kind_for(current_user)
-        try:
-            photo = request.files.get("photo")
-            interaction = interactions.create(kind, loan.id, form.service_values(), actor=current_user,
-                                              photo=photo.stream if photo and photo.filename else None)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Logged “{interaction.disposition.label}” on {loan.loan_number} "
-                  f"for {loan.customer.name}.", "success")
-            # The queue reloads with its filters: the row moves, counts update.
-            return hx_event_or_redirect("queue-changed", url_for("collections.queue"))
+    photo = request.files.get("photo")
+    saved, interaction = commit_form(form, lambda: interactions.create(
+        InteractionKind(form.kind.data) if form.kind.data in KINDS else _kind_for(current_user), loan.id,
+        form.service_values(), actor=current_user, photo=photo.stream if photo and photo.filename else None))
+    if saved:
+        flash(f"Logged “{interaction.disposition.label}” on {loan.loan_number} "
+              f"for {loan.customer.name}.", "success")
+        # The queue reloads with its filters: the row moves, counts update.
+        return hx_event_or_redirect("queue-changed", url_for("collections.queue"))
     return _panel(loan, form, status=422)
 
 

@@ -5,13 +5,12 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.blueprints.customers import bp
 from portal.blueprints.customers.forms import CustomerFilterForm, CustomerForm, DocumentUploadForm
-from portal.blueprints.forms import attach_errors
+from portal.blueprints.forms import commit_form
 from portal.files import download
 from portal.htmx import hx_redirect, is_partial_request, render_page_or_partial
 from portal.models import Role
 from portal.models.base import db
 from portal.services import business_day, customer_activity, customers, documents, exports, permissions, users
-from portal.services.errors import ValidationFailed
 
 PER_PAGE = 25
 TABS = {"profile": "Profile", "loans": "Loans", "repayments": "Repayments", "interactions": "Interactions",
@@ -65,15 +64,10 @@ def create():
     permissions.require(current_user, "customer.create")
     form = CustomerForm()
     can_assign = _officer_picker(form, permissions.can(current_user, "customer.choose_officer"))
-    if form.validate_on_submit():
-        try:
-            customer = customers.create(form.service_values(can_assign), actor=current_user)
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Customer {customer.name} ({customer.customer_code}) created.", "success")
-            return hx_redirect(url_for("customers.detail", customer_id=customer.id))
+    saved, customer = commit_form(form, lambda: customers.create(form.service_values(can_assign), actor=current_user))
+    if saved:
+        flash(f"Customer {customer.name} ({customer.customer_code}) created.", "success")
+        return hx_redirect(url_for("customers.detail", customer_id=customer.id))
     return _render_form(form, status=422 if form.errors or form.form_errors else 200)
 
 
@@ -123,20 +117,15 @@ def _upload_form(**kwargs) -> DocumentUploadForm:
 def upload_document(customer_id):
     customer = customers.get_visible(customer_id, actor=current_user)
     form = _upload_form()
-    uploaded = None
-    if form.validate_on_submit():
-        file = form.file.data
-        try:
-            uploaded = documents.upload(customer, doc_type=form.doc_type.data, filename=file.filename if file else None,
-                                        content=file.stream if file else None, actor=current_user)
-        except ValidationFailed as exc:
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            if not is_partial_request():
-                flash(f"{uploaded.filename} uploaded.", "success")
-                return hx_redirect(url_for("customers.detail", customer_id=customer.id, tab="documents"))
-            form = _upload_form(formdata=None)
+    file = form.file.data
+    saved, uploaded = commit_form(form, lambda: documents.upload(
+        customer, doc_type=form.doc_type.data, filename=file.filename if file else None,
+        content=file.stream if file else None, actor=current_user))
+    if saved:
+        if not is_partial_request():
+            flash(f"{uploaded.filename} uploaded.", "success")
+            return hx_redirect(url_for("customers.detail", customer_id=customer.id, tab="documents"))
+        form = _upload_form(formdata=None)
     return _render_tab(customer, "documents", status=422 if form.errors or form.form_errors else 200,
                        **_documents_context(customer, form, uploaded=uploaded))
 
@@ -155,16 +144,11 @@ def edit(customer_id):
     permissions.require(current_user, "customer.update")
     form = CustomerForm(obj=customer)
     can_assign = _officer_picker(form, permissions.can(current_user, "customer.assign"))
-    if form.validate_on_submit():
-        try:
-            customers.update(customer, form.service_values(can_assign), actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            flash("Changes saved.", "success")
-            return hx_redirect(url_for("customers.detail", customer_id=customer.id))
+    saved, _ = commit_form(form, lambda: customers.update(customer, form.service_values(can_assign),
+                                                          actor=current_user))
+    if saved:
+        flash("Changes saved.", "success")
+        return hx_redirect(url_for("customers.detail", customer_id=customer.id))
     return _render_form(form, customer, status=422 if form.errors or form.form_errors else 200)
 
 

@@ -1,7 +1,7 @@
 from flask import flash, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.forms import attach_errors, flash_errors
+from portal.blueprints.forms import commit_form, flash_errors
 from portal.blueprints.kyc import bp
 from portal.blueprints.kyc.forms import ApproveForm, KycUploadForm, RejectForm
 from portal.files import inline
@@ -59,21 +59,16 @@ def _decided(message: str):
 def approve(submission_id):
     submission = kyc.get_submission(submission_id, actor=current_user)
     form = ApproveForm(prefix=f"kyc{submission.id}-approve")
-    if form.validate_on_submit():
-        try:
-            kyc.approve(submission, kyc_level=form.kyc_level.data, approved_documents=form.approved_documents.data,
-                        notes=form.notes.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        except (Conflict, Forbidden) as exc:
-            db.session.rollback()
-            return _review(submission_id, approve=form, error=exc.message, status=exc.status)
-        else:
-            db.session.commit()
-            customer = submission.customer
-            return _decided(f"Verified {customer.name} ({customer.customer_code}) at KYC "
-                            f"{customer.kyc_level.value.replace('_', ' ')}.")
+    try:
+        saved, _ = commit_form(form, lambda: kyc.approve(
+            submission, kyc_level=form.kyc_level.data, approved_documents=form.approved_documents.data,
+            notes=form.notes.data, actor=current_user))
+    except (Conflict, Forbidden) as exc:
+        return _review(submission_id, approve=form, error=exc.message, status=exc.status)
+    if saved:
+        customer = submission.customer
+        return _decided(f"Verified {customer.name} ({customer.customer_code}) at KYC "
+                        f"{customer.kyc_level.value.replace('_', ' ')}.")
     return _review(submission_id, approve=form, status=422)
 
 
@@ -82,18 +77,13 @@ def approve(submission_id):
 def reject(submission_id):
     submission = kyc.get_submission(submission_id, actor=current_user)
     form = RejectForm(prefix=f"kyc{submission.id}-reject")
-    if form.validate_on_submit():
-        try:
-            kyc.reject(submission, reason=form.reason.data, notes=form.notes.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        except (Conflict, Forbidden) as exc:
-            db.session.rollback()
-            return _review(submission_id, reject=form, error=exc.message, status=exc.status)
-        else:
-            db.session.commit()
-            return _decided(f"Rejected the KYC documents of {submission.customer.name}: {submission.reason}")
+    try:
+        saved, _ = commit_form(form, lambda: kyc.reject(submission, reason=form.reason.data, notes=form.notes.data,
+                                                        actor=current_user))
+    except (Conflict, Forbidden) as exc:
+        return _review(submission_id, reject=form, error=exc.message, status=exc.status)
+    if saved:
+        return _decided(f"Rejected the KYC documents of {submission.customer.name}: {submission.reason}")
     return _review(submission_id, reject=form, status=422)
 
 
@@ -128,23 +118,17 @@ def customer(customer_id):
 def upload(customer_id):
     found = customers.get_visible(customer_id, actor=current_user)
     form = KycUploadForm()
-    if form.validate_on_submit():
-        file = request.files.get("file")
-        try:
-            document = kyc.upload(found, doc_type=form.doc_type.data, filename=file.filename if file else None,
-                                  content=file.stream if file and file.filename else None,
-                                  document_number=form.document_number.data, issue_date=form.issue_date.data,
-                                  expiry_date=form.expiry_date.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Kept {document.kind.label} {document.filename}. Send the documents for review when all are in.",
-                  "success")
-            if not request.htmx:
-                return hx_redirect(url_for("kyc.customer", customer_id=found.id))
-            return _customer_page(found)
+    file = request.files.get("file")
+    saved, document = commit_form(form, lambda: kyc.upload(
+        found, doc_type=form.doc_type.data, filename=file.filename if file else None,
+        content=file.stream if file and file.filename else None, document_number=form.document_number.data,
+        issue_date=form.issue_date.data, expiry_date=form.expiry_date.data, actor=current_user))
+    if saved:
+        flash(f"Kept {document.kind.label} {document.filename}. Send the documents for review when all are in.",
+              "success")
+        if not request.htmx:
+            return hx_redirect(url_for("kyc.customer", customer_id=found.id))
+        return _customer_page(found)
     return _customer_page(found, form, status=422)
 
 

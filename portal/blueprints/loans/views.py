@@ -1,7 +1,7 @@
 from flask import abort, flash, request, url_for
 from flask_login import current_user, login_required
 
-from portal.blueprints.forms import attach_errors
+from portal.blueprints.forms import commit_form
 from portal.blueprints.loans import bp
 from portal.blueprints.loans.forms import (
     ApplicationForm,
@@ -93,17 +93,11 @@ def choose_customer():
 def apply():
     form = _application_form()
     customer = customers.get_visible(_customer_id(form), actor=current_user)
-    if form.validate_on_submit():
-        try:
-            loan = loans.apply(customer, form.service_values(), actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Application {loan.loan_number} for {customer.name} ({loan.principal:,.2f}) sent for approval.",
-                  "success")
-            return hx_redirect(url_for("loans.detail", loan_id=loan.id))
+    saved, loan = commit_form(form, lambda: loans.apply(customer, form.service_values(), actor=current_user))
+    if saved:
+        flash(f"Application {loan.loan_number} for {customer.name} ({loan.principal:,.2f}) sent for approval.",
+              "success")
+        return hx_redirect(url_for("loans.detail", loan_id=loan.id))
     return _render_application(form, customer, status=422)
 
 
@@ -174,18 +168,12 @@ def approve(loan_id):
 def reject(loan_id):
     loan = approvals.get_for_decision(loan_id, actor=current_user)
     form = RejectForm()
-    if form.validate_on_submit():
-        try:
-            loans.reject(loan, form.reason.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        except Conflict as exc:
-            db.session.rollback()
-            return _decision(loan, form=form, error=exc.message, status=exc.status)
-        else:
-            db.session.commit()
-            return _decided(f"Rejected {loan.loan_number} for {loan.customer.name}: {loan.rejection_reason}")
+    try:
+        saved, _ = commit_form(form, lambda: loans.reject(loan, form.reason.data, actor=current_user))
+    except Conflict as exc:
+        return _decision(loan, form=form, error=exc.message, status=exc.status)
+    if saved:
+        return _decided(f"Rejected {loan.loan_number} for {loan.customer.name}: {loan.rejection_reason}")
     return _decision(loan, form=form, status=422)
 
 
@@ -261,17 +249,11 @@ def receipt(loan_id):
 def record_repayment(loan_id):
     loan = loans.get_visible(loan_id, actor=current_user)
     form = RepaymentForm()
-    if form.validate_on_submit():
-        try:
-            payment = repayments.record_payment(loan, form.amount.data, actor=current_user,
-                                                source=PaymentSource.CASH)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            extra = f" {payment.overpayment:,.2f} over the balance went to savings." if payment.overpayment else ""
-            return _done(loan, f"Recorded {payment.amount:,.2f} cash on {loan.loan_number}.{extra}")
+    saved, payment = commit_form(form, lambda: repayments.record_payment(loan, form.amount.data, actor=current_user,
+                                                                         source=PaymentSource.CASH))
+    if saved:
+        extra = f" {payment.overpayment:,.2f} over the balance went to savings." if payment.overpayment else ""
+        return _done(loan, f"Recorded {payment.amount:,.2f} cash on {loan.loan_number}.{extra}")
     return _loan_page(loan, status=422, repayment_form=form)
 
 
@@ -281,15 +263,9 @@ def reverse_payment(loan_id, payment_id):
     loan = loans.get_visible(loan_id, actor=current_user)
     payment = loan_book.payment_on(loan, payment_id, actor=current_user)
     form = ReasonForm(prefix=f"reverse-{payment.id}")
-    if form.validate_on_submit():
-        try:
-            repayments.reverse(payment, form.reason.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            return _done(loan, f"Reversed the payment of {payment.amount:,.2f} on {loan.loan_number}.")
+    saved, _ = commit_form(form, lambda: repayments.reverse(payment, form.reason.data, actor=current_user))
+    if saved:
+        return _done(loan, f"Reversed the payment of {payment.amount:,.2f} on {loan.loan_number}.")
     return _loan_page(loan, status=422, reverse_forms={payment.id: form})
 
 
@@ -298,14 +274,8 @@ def reverse_payment(loan_id, payment_id):
 def write_off(loan_id):
     loan = loans.get_visible(loan_id, actor=current_user)
     form = ReasonForm(prefix="write_off")
-    if form.validate_on_submit():
-        try:
-            loans.write_off(loan, form.reason.data, actor=current_user)
-        except ValidationFailed as exc:
-            db.session.rollback()
-            attach_errors(form, exc)
-        else:
-            db.session.commit()
-            return _done(loan, f"Wrote off {loan.loan_number}.")
+    saved, _ = commit_form(form, lambda: loans.write_off(loan, form.reason.data, actor=current_user))
+    if saved:
+        return _done(loan, f"Wrote off {loan.loan_number}.")
     return _loan_page(loan, status=422, write_off_form=form)
 
