@@ -1,6 +1,6 @@
 """003 RepaySync routes: thin views over portal.services."""
 
-from flask import g
+from flask import g, request, url_for
 from flask.views import MethodView
 
 from api import tokens
@@ -76,8 +76,28 @@ class UsersView(MethodView):
         return users.list_visible(current_user())
 
 
+PAGE_HEADERS = {  # for the OpenAPI document: what _page_headers sends
+    "Link": {"description": 'The neighbouring pages, where there are any: <...>; rel="prev", <...>; rel="next"',
+             "schema": {"type": "string"}},
+    "X-Page": {"description": "This page's number", "schema": {"type": "integer"}},
+    "X-Page-Size": {"description": "Rows a page", "schema": {"type": "integer"}},
+    "X-Total-Count": {"description": "Rows in all pages; sent only with total=true", "schema": {"type": "integer"}},
+}
+
+
 def _page_headers(page) -> dict:
-    return {"X-Total-Count": str(page.total), "X-Page": str(page.page), "X-Page-Size": str(page.per_page)}
+    """Where the neighbouring pages are (RFC 8288 Link), and the total when it was counted."""
+    def link(number: int, rel: str) -> str:
+        return f'<{url_for(request.endpoint, **{**request.args.to_dict(), "page": number})}>; rel="{rel}"'
+
+    links = ([link(page.page - 1, "prev")] if page.has_prev else []) + (
+        [link(page.page + 1, "next")] if page.has_next else [])
+    headers = {"X-Page": str(page.page), "X-Page-Size": str(page.per_page)}
+    if links:
+        headers["Link"] = ", ".join(links)
+    if page.total is not None:
+        headers["X-Total-Count"] = str(page.total)
+    return headers
 
 
 @customers_bp.route("/")
@@ -85,12 +105,13 @@ class CustomersView(MethodView):
     decorators = [auth_required()]
 
     @customers_bp.arguments(schemas.CustomerQueryArgsSchema, location="query")
-    @customers_bp.response(200, schemas.CustomerSchema(many=True))
+    @customers_bp.response(200, schemas.CustomerSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """List customers assigned to the caller (calling agents: all); newest first"""
         page = customers.search(customers.CustomerFilters(search=args.get("search")), actor=current_user(),
                                 page=args["page"], per_page=args["page_size"], max_per_page=500,
-                                with_officers=False)  # 003 gives the officer's id only
+                                with_officers=False,  # 003 gives the officer's id only
+                                count=args["total"])
         return page.items, 200, _page_headers(page)
 
     @customers_bp.arguments(schemas.CustomerSchema)
@@ -156,10 +177,11 @@ class LogsView(MethodView):
     decorators = [auth_required("apilog.view")]
 
     @logs_bp.arguments(schemas.LogQueryArgsSchema, location="query")
-    @logs_bp.response(200, schemas.LogSchema(many=True))
+    @logs_bp.response(200, schemas.LogSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """List API request logs, newest first (admins only); secrets are redacted"""
-        page = api_logs.recent(actor=current_user(), page=args["page"], per_page=args["page_size"])
+        page = api_logs.recent(actor=current_user(), page=args["page"], per_page=args["page_size"],
+                               count=args["total"])
         return page.items, 200, _page_headers(page)
 
 
@@ -179,11 +201,11 @@ class LoansView(MethodView):
     decorators = [auth_required()]
 
     @loans_bp.arguments(schemas.LoanQueryArgsSchema, location="query")
-    @loans_bp.response(200, schemas.LoanSchema(many=True))
+    @loans_bp.response(200, schemas.LoanSchema(many=True), headers=PAGE_HEADERS)
     def get(self, args):
         """List the loans of customers the caller may see, newest first"""
         page = loans.search(loans.LoanFilters(), actor=current_user(), page=args["page"],
-                            per_page=args["page_size"], max_per_page=500)
+                            per_page=args["page_size"], max_per_page=500, count=args["total"])
         return page.items, 200, _page_headers(page)
 
     @loans_bp.arguments(schemas.LoanCreateSchema)

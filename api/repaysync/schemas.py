@@ -76,10 +76,17 @@ class CustomerSchema(BaseSchema):
     date_of_birth = AttributeString(allow_none=True)
 
 
-class CustomerQueryArgsSchema(BaseSchema):
-    search = fields.String()
+class PagedArgsSchema(BaseSchema):
+    """003's paging, and the total on request: counting reads every row the listing admits, where a page
+    reads only its own (the Link header says whether another page follows)."""
+
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    total = fields.Boolean(load_default=False, metadata={"description": "also answer the total in X-Total-Count"})
+
+
+class CustomerQueryArgsSchema(PagedArgsSchema):
+    search = fields.String()
 
 
 class LogSchema(BaseSchema):
@@ -93,8 +100,7 @@ class LogSchema(BaseSchema):
     created_at = fields.DateTime()
 
 
-class LogQueryArgsSchema(BaseSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+class LogQueryArgsSchema(PagedArgsSchema):
     page_size = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
 
 
@@ -126,9 +132,8 @@ class LoanCreateSchema(LoanSchema):
     customer = fields.Integer(attribute="customer_id", required=True)
 
 
-class LoanQueryArgsSchema(BaseSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+class LoanQueryArgsSchema(PagedArgsSchema):
+    pass
 
 
 class InteractionSchema(BaseSchema):

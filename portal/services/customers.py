@@ -353,7 +353,7 @@ def search_statement(filters: CustomerFilters, *, actor: User, with_officers: bo
 
 
 def search(filters: CustomerFilters, *, actor: User, page: int = 1, per_page: int = 25,
-           max_per_page: int = MAX_PER_PAGE, with_officers: bool = True) -> Page:
+           max_per_page: int = MAX_PER_PAGE, with_officers: bool = True, count: bool = True) -> Page:
     return paginate(search_statement(filters, actor=actor, with_officers=with_officers), page, per_page,
-                    max_per_page)
+                    max_per_page, count=count)
 

@@ -385,14 +385,14 @@ class LoanFilters:
 
 
 def search(filters: LoanFilters, *, actor: User, page: int = 1, per_page: int = 25,
-           max_per_page: int = 100) -> Page:
+           max_per_page: int = 100, count: bool = True) -> Page:
     permissions.require(actor, "loan.view")
     stmt = permissions.visible_loans(actor).options(selectinload(Loan.co_borrowers), selectinload(Loan.installments))
     if filters.status is not None:
         stmt = stmt.where(Loan.status == filters.status)
     if filters.customer_id is not None:
         stmt = stmt.where(Loan.customer_id == filters.customer_id)
-    return paginate(stmt.order_by(Loan.id.desc()), page, per_page, max_per_page)
+    return paginate(stmt.order_by(Loan.id.desc()), page, per_page, max_per_page, count=count)
 
 
 def oldest_approved(customer: Customer) -> Loan | None:

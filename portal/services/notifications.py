@@ -41,7 +41,7 @@ def listing(*, actor: User, page: int = 1, per_page: int = PER_PAGE, unread_only
         stmt, total = stmt.where(Notification.read_at.is_(None)), unread
     found = paginate(stmt.order_by(Notification.created_at.desc(), Notification.id.desc()), page, per_page,
                      MAX_PER_PAGE, total=total)
-    return NotificationPage(found.items, found.total, found.page, found.per_page, unread)
+    return NotificationPage(found.items, found.total, found.page, found.per_page, unread=unread)
 
 
 def unread_count(*, actor: User) -> int:

@@ -15,9 +15,10 @@ MAX_PER_PAGE = 100
 @dataclass
 class Page:
     items: list[Any]
-    total: int
+    total: int | None  # None when not counted: `more` then says whether another page follows
     page: int
     per_page: int
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -25,7 +26,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more if self.total is None else self.page < self.pages
 
     @property
     def has_prev(self) -> bool:
@@ -33,10 +34,16 @@ class Page:
 
 
 def paginate(stmt: Select, page: int, per_page: int, max_per_page: int = MAX_PER_PAGE,
-             total: int | None = None) -> Page:
-    """One page of `stmt`; a caller that has counted the rows already passes `total` and saves the COUNT."""
+             total: int | None = None, *, count: bool = True) -> Page:
+    """One page of `stmt`; a caller that has counted the rows already passes `total` and saves the COUNT.
+    With `count` False nothing is counted: one row past the page tells whether another follows (a COUNT
+    reads every row the filter admits, the page only its own)."""
     page, per_page = max(1, page), min(max(1, per_page), max_per_page)
+    offset = (page - 1) * per_page
+    if not count:
+        items = list(db.session.scalars(stmt.limit(per_page + 1).offset(offset)))
+        return Page(items[:per_page], None, page, per_page, more=len(items) > per_page)
     if total is None:
         total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+    items = list(db.session.scalars(stmt.limit(per_page).offset(offset)))
     return Page(items, total, page, per_page)

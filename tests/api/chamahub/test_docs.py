@@ -45,3 +45,10 @@ def test_doc_page_assets_are_vendored_and_served(client, page):
 @pytest.mark.parametrize("page", DOC_PAGES)
 def test_doc_page_points_at_the_schema(client, page):
     assert "/api/schema/" in client.get(page).get_data(as_text=True)
+
+
+def test_schema_documents_003s_paging_headers_and_the_total_on_request(client):
+    listing = client.get("/api/schema/").get_json()["paths"]["/api/customers/"]["get"]
+
+    assert set(listing["responses"]["200"]["headers"]) == {"Link", "X-Page", "X-Page-Size", "X-Total-Count"}
+    assert "total" in {parameter["name"] for parameter in listing["parameters"]}
