@@ -1,17 +1,24 @@
 """Counting the SQL a piece of code sends, to prove list pages stay bounded (no N+1)."""
 
+import threading
+
 from sqlalchemy import event
 
 from portal.models.base import db
 
 
 def count_queries(fn) -> int:
-    """SELECTs sent by `fn` (run once first, so loading the acting user is not counted)."""
+    """SELECTs sent by `fn` (run once first, so loading the acting user is not counted).
+
+    Only this thread's: a background thread (an M-Pesa booker polling) is not `fn`'s doing.
+    """
     fn()
     statements = []
+    caller = threading.get_ident()
 
     def listen(conn, cursor, statement, *args):
-        statements.append(statement)
+        if threading.get_ident() == caller:
+            statements.append(statement)
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
         fn()

@@ -1,6 +1,7 @@
 """Customer page tabs (lazy HTMX panes, ?tab= renders server-side), bounded queries, documents, list export."""
 
 import io
+import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -76,13 +77,17 @@ def customer(agents):
 
 @pytest.fixture
 def count_queries():
-    """The SQL statements `fn` sends (SAVEPOINT bookkeeping of the test transaction left out)."""
+    """The SQL statements `fn` sends (SAVEPOINT bookkeeping of the test transaction left out).
+
+    Only this thread's: a background thread (an M-Pesa booker polling) is not `fn`'s doing.
+    """
 
     def count(fn) -> list[str]:
         statements: list[str] = []
+        caller = threading.get_ident()
 
         def before(conn, cursor, statement, parameters, context, executemany):
-            if "SAVEPOINT" not in statement:
+            if threading.get_ident() == caller and "SAVEPOINT" not in statement:
                 statements.append(statement)
 
         event.listen(Engine, "before_cursor_execute", before)
