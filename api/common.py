@@ -87,8 +87,8 @@ class SurfaceBlueprint(Blueprint):
     ARGUMENTS_PARSER = DecimalJSONParser()
 
     def arguments(self, schema, **kwargs):
-        parse = super().arguments(schema, **kwargs)
-        instance = schema() if isinstance(schema, type) else schema
+        instance = schema() if isinstance(schema, type) else schema  # once, not per request
+        parse = super().arguments(instance, **kwargs)
         names = {f.attribute or key: f.data_key or key for key, f in instance.fields.items()}
         # Service fields a document has no name for, but derives from one (004's username is its e-mail).
         names.update(getattr(instance.Meta, "error_aliases", {}))

@@ -11,7 +11,7 @@ from functools import lru_cache
 from flask import Flask, current_app, g, request
 from sqlalchemy import insert
 
-from api.errors import api_error_response, current_surface
+from api.errors import current_surface
 from portal.background import per_process
 from portal.models import ApiLog
 from portal.models.base import db, utcnow
@@ -97,12 +97,6 @@ def logged_path() -> str:
 _INSERT_LOG = insert(ApiLog.__table__)
 
 
-def commit_with_log() -> None:
-    """Have the view's work commit together with the request's log row: one transaction, one write to
-    disk. Should that commit fail, the client is answered 500 instead (nothing the view did is kept)."""
-    g.commit_with_log = True
-
-
 def _log_row(response) -> dict:
     user = g.get("api_user")
     body = b"" if response.direct_passthrough else response.get_data()
@@ -116,26 +110,13 @@ def _log_row(response) -> dict:
 def init_request_log(app: Flask) -> None:
     @app.after_request
     def log_api_request(response):
-        with_view = g.pop("commit_with_log", False)
         if request.method == "OPTIONS" or current_surface() is None:
-            if with_view:  # nothing to log: the view's work commits alone
-                db.session.commit()
             return response
-        if with_view and response.status_code < 400:
-            try:
-                db.session.connection().execute(_INSERT_LOG, _log_row(response))
-                db.session.commit()
-                return response
-            except Exception:
-                db.session.rollback()
-                app.logger.exception("could not commit the request with its API log row")
-                response = api_error_response(500, "The request could not be saved; send it again.")
-        elif with_view:  # answered with an error after all: keep nothing of it
-            db.session.rollback()
         # Built before the commit expires the user: reloading it afterwards would make the log's own
         # transaction read before it writes, which SQLite refuses ("database is locked") under contention.
         row = _log_row(response)
-        db.session.commit()  # end the view's transaction
+        if db.session().in_transaction():  # a view that wrote has committed already; one that read ends here
+            db.session.commit()
         if app.config["API_LOG_FLUSH_SECONDS"] > 0:
             _writer(app).add(row)
         else:

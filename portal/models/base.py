@@ -79,4 +79,4 @@ class Money(db.TypeDecorator):
         return int(cents)
 
     def process_result_value(self, value, dialect):
-        return None if value is None else (Decimal(int(value)) / 100).quantize(CENT)
+        return None if value is None else Decimal(int(value)).scaleb(-2)  # exact: 1234 -> 12.34, 0 -> 0.00

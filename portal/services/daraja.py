@@ -222,12 +222,14 @@ def http_delivery(settings: Settings) -> Deliver:
     """Deliver over HTTP to Mkopo's own callback URL, a moment later, as Safaricom's servers would."""
 
     def deliver(path: str, payload: dict) -> None:
+        logger = current_app.logger  # the thread runs outside the app's context
+
         def send():
             time.sleep(1)
             try:
                 httpx.post(f"{settings.callback_base}{path}", json=payload, timeout=10)
             except httpx.HTTPError:
-                current_app.logger.warning("simulated M-Pesa callback to %s could not be delivered", path)
+                logger.warning("simulated M-Pesa callback to %s could not be delivered", path)
         threading.Thread(target=send, daemon=True).start()
     return deliver
 

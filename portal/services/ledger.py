@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.orm.util import identity_key
 
 from portal.models import DepositAccount, EntryKind, Gl, Installment, JournalEntry, Loan, LoanStatus, Posting, User
 from portal.models.base import db, utcnow
@@ -124,7 +125,9 @@ def _move_deposit(account_id: int, delta: Decimal) -> None:
     if result.rowcount != 1:
         available = db.session.scalar(select(DepositAccount.balance).where(DepositAccount.id == account_id))
         raise InsufficientFunds(available if available is not None else ZERO)
-    db.session.expire_all()  # cached DepositAccount objects must reload the new balance
+    cached = db.session.identity_map.get(identity_key(DepositAccount, account_id))
+    if cached is not None:  # it must reload the new balance (only it: expiring everything cost a reload of all)
+        db.session.expire(cached)
 
 
 def reverse(entry: JournalEntry, *, memo: str, actor: User) -> JournalEntry:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ScalarSelect, bindparam, case, insert, literal, or_, select
+from sqlalchemy import ScalarSelect, bindparam, case, func, insert, literal, or_, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -41,10 +41,15 @@ from portal.services.money import ZERO, parse_amount
 
 @dataclass
 class Receipt:
-    """The outcome of a delivery: the payment, and whether this delivery created it."""
+    """The outcome of a delivery: its payment, and whether this delivery created it."""
 
-    payment: Payment
+    payment_id: int
     created: bool
+
+    @property
+    def payment(self) -> Payment:
+        """Loaded when asked for: the booker needs only the id, and builds no objects for a batch."""
+        return db.session.get(Payment, self.payment_id)
 
 
 @dataclass(frozen=True)
@@ -142,13 +147,13 @@ def receive_mpesa_many(deliveries: list[Delivery]) -> list[Receipt]:
     except _Duplicate:
         if len(deliveries) > 1:
             return [receive_mpesa_many([delivery])[0] for delivery in deliveries]
-        payment = db.session.scalars(select(Payment).where(Payment.receipt == deliveries[0].receipt)).one()
-        return [Receipt(payment, False)]
+        payment_id = db.session.scalars(select(Payment.id).where(Payment.receipt == deliveries[0].receipt)).one()
+        return [Receipt(payment_id, False)]
     return [Receipt(booked[d.receipt], True) for d in deliveries]
 
 
 @atomic
-def _receive_many(deliveries: list[Delivery]) -> dict[str, Payment]:
+def _receive_many(deliveries: list[Delivery]) -> dict[str, int]:
     conn = db.session.connection()
     matches = _match_many(conn, deliveries)
     payments, closed = _repay_many(conn, [(d, loan_id) for d, (_, loan_id) in zip(deliveries, matches, strict=True)
@@ -171,12 +176,15 @@ def _mpesa_values(delivery: Delivery) -> dict:
             "phone": delivery.phone, "account_reference": delivery.reference}
 
 
-def _repay_many(conn: Connection, items: list[tuple[Delivery, int]]) -> tuple[dict[str, Payment], set[int]]:
+def _repay_many(conn: Connection, items: list[tuple[Delivery, int]]) -> tuple[dict[str, int], set[int]]:
     """Apply each delivery to its loan, in order; the ids of the loans a payment closed. A delivery whose
     loan an earlier one closed is left out, for the caller to match again."""
     if not items:
         return {}, set()
-    books = _open_books(conn, {loan_id for _, loan_id in items})
+    paying: dict[int, Decimal] = {}
+    for delivery, loan_id in items:
+        paying[loan_id] = paying.get(loan_id, ZERO) + delivery.amount
+    books = _open_books(conn, paying)
     taken, plans, closed = [], [], set()
     for delivery, loan_id in items:
         if loan_id in closed:
@@ -187,12 +195,13 @@ def _repay_many(conn: Connection, items: list[tuple[Delivery, int]]) -> tuple[di
         if plan.position.get("status") == LoanStatus.CLOSED:
             closed.add(loan_id)
     entry_ids = _post(plans, Gl.CASH, actor=None)
-    payments = _insert_payments(conn, [_mpesa_values(d) for d in taken], entry_ids=entry_ids, plans=plans)
-    _settle(conn, plans, payments, entry_ids, actor=None)
-    return {d.receipt: p for d, p in zip(taken, payments, strict=True)}, closed
+    payment_ids = [row["id"] for row in _insert_payments(conn, [_mpesa_values(d) for d in taken], entry_ids=entry_ids,
+                                                         plans=plans)]
+    _settle(conn, plans, payment_ids, entry_ids, source=PaymentSource.MPESA, actor=None)
+    return {d.receipt: payment_id for d, payment_id in zip(taken, payment_ids, strict=True)}, closed
 
 
-def _to_savings(conn: Connection, delivery: Delivery, customer_id: int) -> Payment:
+def _to_savings(conn: Connection, delivery: Delivery, customer_id: int) -> int:
     """A known customer with no active loan: the money is theirs, in savings."""
     account = savings.account_for(db.session.get(Customer, customer_id))
     entry_id = ledger.record(EntryKind.DEPOSIT, [
@@ -204,29 +213,29 @@ def _to_savings(conn: Connection, delivery: Delivery, customer_id: int) -> Payme
                                 entry_ids=[entry_id])
     balance = db.session.scalar(select(DepositAccount.balance).where(DepositAccount.id == account.id))
     conn.execute(_INSERT_TRANSACTION, _transaction(customer_id, TransactionKind.DEPOSIT, delivery.amount, entry_id,
-                                                   source=payment.source, actor=None, balance_after=balance))
-    return payment
+                                                   source=PaymentSource.MPESA, actor=None, balance_after=balance))
+    return payment["id"]
 
 
-def _to_suspense(conn: Connection, delivery: Delivery) -> Payment:
+def _to_suspense(conn: Connection, delivery: Delivery) -> int:
     """Nobody matched: the money waits in suspense for the reconciliation queue."""
     entry_id = ledger.record(EntryKind.SUSPENSE_IN, [ledger.Line(Gl.CASH, delivery.amount),
                                                      ledger.Line(Gl.SUSPENSE, -delivery.amount)],
                              memo=f"unmatched M-Pesa {delivery.receipt} from {delivery.phone or 'unknown'}")
     payment, = _insert_payments(conn, [{**_mpesa_values(delivery), "status": PaymentStatus.UNMATCHED}],
                                 entry_ids=[entry_id])
-    return payment
+    return payment["id"]
 
 
 def _repay(conn: Connection, loan_id: int, amount: Decimal, debit_gl: Gl, values: dict, *, actor: User,
            deposit_account_id: int | None = None) -> Payment:
     """One payment by a person onto one loan: allocated, posted from `debit_gl`, settled."""
-    plan = _open_books(conn, {loan_id})[loan_id].allocate(amount)
+    plan = _open_books(conn, {loan_id: amount})[loan_id].allocate(amount)
     entry_ids = _post([plan], debit_gl, actor=actor, deposit_account_id=deposit_account_id)
-    payments = _insert_payments(conn, [{**values, "amount": amount, "recorded_by_id": actor.id}],
+    payment, = _insert_payments(conn, [{**values, "amount": amount, "recorded_by_id": actor.id}],
                                 entry_ids=entry_ids, plans=[plan])
-    _settle(conn, [plan], payments, entry_ids, actor=actor)
-    return payments[0]
+    _settle(conn, [plan], [payment["id"]], entry_ids, source=values["source"], actor=actor)
+    return _attached(Payment, payment)
 
 
 @atomic
@@ -271,10 +280,28 @@ _LOCK_LOANS = (select(Loan.id, Loan.customer_id, Loan.loan_number, Loan.status, 
                       Loan.principal_outstanding, Customer.user_id)
                .join(Customer, Customer.id == Loan.customer_id)
                .where(Loan.id.in_(bindparam("loan_ids", expanding=True))).order_by(Loan.id).with_for_update(of=Loan))
-_UNPAID = (select(Installment.loan_id, Installment.id, Installment.due_date, *_DUE, *_PAID)
-           .where(Installment.loan_id.in_(bindparam("loan_ids", expanding=True)),
-                  sum(_DUE, literal(0)) > sum(_PAID, literal(0)))
-           .order_by(Installment.loan_id, Installment.number))
+
+def _unpaid_from_the_oldest():
+    """The unpaid installments of the loans, oldest first, as far as a payment of `reach` gets: those with
+    no more than that owed before them, which is those it touches and the next (the oldest unpaid once
+    it is made). Each row carries its loan's totals still owed, so a payment reads a couple of
+    installments however long the schedule is."""
+    unpaid = sum((due - paid for due, paid in zip(_DUE, _PAID, strict=True)), literal(0))
+    by_loan = {"partition_by": Installment.loan_id}
+    rows = (select(Installment.loan_id, Installment.id, Installment.number, Installment.due_date,
+                   *((due - paid).label(part) for part, due, paid in zip(PARTS, _DUE, _PAID, strict=True)),
+                   (func.sum(unpaid).over(**by_loan, order_by=Installment.number) - unpaid).label("before"),
+                   func.sum(unpaid).over(**by_loan).label("loan_owed"),
+                   func.sum(Installment.principal_due - Installment.principal_paid).over(**by_loan)
+                   .label("loan_principal"))
+            .where(Installment.loan_id.in_(bindparam("loan_ids", expanding=True)), unpaid > 0).subquery())
+    return (select(rows.c.loan_id, rows.c.id, rows.c.due_date,
+                   *(type_coerce(rows.c[part], Money()) for part in PARTS),
+                   type_coerce(rows.c.loan_owed, Money()), type_coerce(rows.c.loan_principal, Money()))
+            .where(rows.c.before <= bindparam("reach", type_=Money())).order_by(rows.c.loan_id, rows.c.number))
+
+
+_UNPAID = _unpaid_from_the_oldest()
 
 
 @dataclass
@@ -294,8 +321,9 @@ class _Plan:
 
 
 class _Book:
-    """A locked loan and what it still owes, installment by installment, as payments are allocated to it:
-    a second payment in the same batch takes up where the first left off."""
+    """A locked loan and what it still owes, as payments are allocated to it: a second payment in the same
+    batch takes up where the first left off. Only the oldest unpaid installments a payment can reach are
+    read; the loan's totals come with them."""
 
     def __init__(self, loan):
         if loan.status != LoanStatus.DISBURSED:
@@ -303,11 +331,14 @@ class _Book:
         self.loan = loan
         self.position = (loan.oldest_unpaid_due, loan.principal_outstanding)
         self.unpaid: list[tuple[int, date, dict[str, Decimal]]] = []  # (installment id, due date, {part: unpaid})
+        self.owed = self.principal = ZERO  # what the whole loan still owes, and of it principal
 
     def allocate(self, amount: Decimal) -> _Plan:
         """Allocate `amount`: penalty, fee, interest, principal, oldest installment first."""
-        remaining, interest, owed, principal, oldest, parts = amount, ZERO, ZERO, ZERO, None, []
-        for inst_id, due_date, unpaid in self.unpaid:
+        remaining, interest, principal, parts = amount, ZERO, ZERO, []
+        for inst_id, _, unpaid in self.unpaid:
+            if not remaining:
+                break
             taken = {}
             for part in PARTS:
                 take = min(unpaid[part], remaining)
@@ -317,29 +348,32 @@ class _Book:
             if taken:
                 parts.append((inst_id, taken))
                 interest += taken.get("interest", ZERO)
-            left = sum(unpaid.values(), ZERO)
-            owed += left
-            principal += unpaid["principal"]
-            if left > 0:
-                oldest = min(oldest or due_date, due_date)
+                principal += taken.get("principal", ZERO)
+        self.owed -= amount - remaining
+        self.principal -= principal
+        oldest = next((due_date for _, due_date, unpaid in self.unpaid if any(unpaid.values())), None)
         loan = self.loan
-        position = {"oldest_unpaid_due": oldest, "principal_outstanding": principal}
-        if owed == 0:  # nothing left unpaid: the loan is repaid
+        position = {"oldest_unpaid_due": oldest, "principal_outstanding": self.principal}
+        if self.owed == 0:  # nothing left unpaid: the loan is repaid
             position.update(status=LoanStatus.CLOSED, closed_at=utcnow())
-        elif (oldest, principal) == self.position:
+        elif (oldest, self.principal) == self.position:
             position = {}
-        self.position = (oldest, principal)
+        self.position = (oldest, self.principal)
         return _Plan(loan.id, loan.customer_id, loan.loan_number, loan.user_id, amount, parts, interest, remaining,
-                     owed, position)
+                     self.owed, position)
 
 
-def _open_books(conn: Connection, loan_ids: set[int]) -> dict[int, _Book]:
-    """Lock the loans and read what each still owes: two statements however many loans."""
-    params = {"loan_ids": sorted(loan_ids)}
+def _open_books(conn: Connection, paying: dict[int, Decimal]) -> dict[int, _Book]:
+    """Lock the loans and read what each still owes, as far as what it is being paid (`paying`: loan id to
+    the amount) can reach: two statements however many loans."""
+    params = {"loan_ids": sorted(paying)}
     books = {loan.id: _Book(loan) for loan in conn.execute(_LOCK_LOANS, params)}
-    for row in conn.execute(_UNPAID, params):
-        books[row.loan_id].unpaid.append((row.id, row.due_date, {
-            part: getattr(row, f"{part}_due") - getattr(row, f"{part}_paid") for part in PARTS}))
+    # One reach for all (the largest): a loan may read an installment more than it needs, never one less.
+    for loan_id, installment_id, due_date, *unpaid, owed, principal in conn.execute(
+            _UNPAID, {**params, "reach": max(paying.values())}):
+        book = books[loan_id]
+        book.unpaid.append((installment_id, due_date, dict(zip(PARTS, unpaid, strict=True))))
+        book.owed, book.principal = owed, principal
     return books
 
 
@@ -377,8 +411,8 @@ _INSERT_PAYMENTS = insert(_PAYMENTS).returning(_PAYMENTS.c.id, _PAYMENTS.c.recei
 
 
 def _insert_payments(conn: Connection, values: list[dict], *, entry_ids: list[int],
-                     plans: list[_Plan] | None = None) -> list[Payment]:
-    """Insert the payment rows; a receipt already taken raises _Duplicate."""
+                     plans: list[_Plan] | None = None) -> list[dict]:
+    """Insert the payment rows; what was inserted, ids included. A receipt already taken raises _Duplicate."""
     now = utcnow()
     rows = []
     for i, row in enumerate(values):
@@ -399,7 +433,7 @@ def _insert_payments(conn: Connection, values: list[dict], *, entry_ids: list[in
         except IntegrityError:
             raise _Duplicate from None
         ids = [by_receipt[row["receipt"]] for row in rows]
-    return [_attached(Payment, {**row, "id": payment_id}) for row, payment_id in zip(rows, ids, strict=True)]
+    return [{**row, "id": payment_id} for row, payment_id in zip(rows, ids, strict=True)]
 
 
 def _attached(model, values: dict):
@@ -420,20 +454,20 @@ _INSERT_ALLOCATION = insert(PaymentAllocation.__table__)
 _INSERT_TRANSACTION = insert(Transaction.__table__)
 
 
-def _settle(conn: Connection, plans: list[_Plan], payments: list[Payment], entry_ids: list[int], *,
-            actor: User | None) -> None:
+def _settle(conn: Connection, plans: list[_Plan], payment_ids: list[int], entry_ids: list[int], *,
+            source: PaymentSource, actor: User | None) -> None:
     """Write what the plans say: installments paid, the allocations a reversal re-opens, the loans' positions,
     000's transaction records, one statement each; audit a person's repayment (or one that closes the loan);
     tell the borrower."""
-    paid = [(plan, payment, entry_id, inst_id, taken) for plan, payment, entry_id in zip(plans, payments, entry_ids,
-                                                                                         strict=True)
+    paid = [(plan, payment_id, entry_id, inst_id, taken)
+            for plan, payment_id, entry_id in zip(plans, payment_ids, entry_ids, strict=True)
             for inst_id, taken in plan.parts]
     if paid:
         conn.execute(_PAY_INSTALLMENT, [{"row_id": inst_id, **{part: taken.get(part, ZERO) for part in PARTS}}
                                         for _, _, _, inst_id, taken in paid])
         conn.execute(_INSERT_ALLOCATION, [
-            {"payment_id": payment.id, "entry_id": entry_id, "installment_id": inst_id,
-             **{part: taken.get(part, ZERO) for part in PARTS}} for _, payment, entry_id, inst_id, taken in paid])
+            {"payment_id": payment_id, "entry_id": entry_id, "installment_id": inst_id,
+             **{part: taken.get(part, ZERO) for part in PARTS}} for _, payment_id, entry_id, inst_id, taken in paid])
     # A loan's position moves in one of two shapes (still open, or closed); in order within each, and a loan
     # is closed by its last payment of the batch.
     for closing in (False, True):
@@ -442,17 +476,17 @@ def _settle(conn: Connection, plans: list[_Plan], payments: list[Payment], entry
         if moves:
             conn.execute(_MOVE_LOAN, moves)
     conn.execute(_INSERT_TRANSACTION, [
-        _transaction(plan.customer_id, TransactionKind.LOAN_REPAYMENT, plan.amount, entry_id, source=payment.source,
+        _transaction(plan.customer_id, TransactionKind.LOAN_REPAYMENT, plan.amount, entry_id, source=source,
                      actor=actor, loan_id=plan.loan_id, balance_after=plan.owed)
-        for plan, payment, entry_id in zip(plans, payments, entry_ids, strict=True)])
+        for plan, entry_id in zip(plans, entry_ids, strict=True)])
     _forget(Loan, {plan.loan_id for plan in plans})
     _forget(Installment, [inst_id for _, _, _, inst_id, _ in paid])
-    for plan, payment in zip(plans, payments, strict=True):
-        db.session.expire(payment, ["allocations"])
+    _forget(Payment, payment_ids)  # one the session holds reloads, allocations included
+    for plan, payment_id in zip(plans, payment_ids, strict=True):
         if actor is not None or plan.position.get("status") == LoanStatus.CLOSED:
             # A gateway's receipt is on record three times over (payment, entry, transaction); the trail
             # keeps what people do, and every loan a payment closes.
-            audit.record(actor, "repayment.apply", "payment", payment.id, after={
+            audit.record(actor, "repayment.apply", "payment", payment_id, after={
                 "loan": plan.loan_number, "amount": str(plan.amount), "overpayment": str(plan.overpayment)})
         if plan.user_id is not None:
             notifier.notify(db.session.get(User, plan.user_id), "repayment", "Payment received",
@@ -484,12 +518,12 @@ def assign(payment: Payment, loan: Loan, *, actor: User) -> Payment:
     if payment.status != PaymentStatus.UNMATCHED:
         raise Conflict("Only unmatched payments can be assigned.")
     conn = db.session.connection()
-    plan = _open_books(conn, {loan.id})[loan.id].allocate(payment.amount)
+    plan = _open_books(conn, {loan.id: payment.amount})[loan.id].allocate(payment.amount)
     entry_ids = _post([plan], Gl.SUSPENSE, actor=actor)
     payment.loan_id, payment.customer_id, payment.status = plan.loan_id, plan.customer_id, PaymentStatus.APPLIED
     payment.entry_id, payment.overpayment = entry_ids[0], plan.overpayment
     db.session.flush()
-    _settle(conn, [plan], [payment], entry_ids, actor=actor)
+    _settle(conn, [plan], [payment.id], entry_ids, source=payment.source, actor=actor)
     return payment
 
 

@@ -29,8 +29,14 @@ CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 def transaction_code() -> str:
-    """An M-Pesa-style code: ten capitals and digits, starting with a letter."""
-    return secrets.choice(string.ascii_uppercase) + "".join(secrets.choice(CODE_ALPHABET) for _ in range(9))
+    """An M-Pesa-style code: ten capitals and digits, starting with a letter (one draw from the OS's
+    random source, not ten)."""
+    n = secrets.randbelow(26 * 36**9)
+    chars = []
+    for _ in range(9):
+        n, digit = divmod(n, 36)
+        chars.append(CODE_ALPHABET[digit])
+    return string.ascii_uppercase[n] + "".join(chars)
 
 
 def account_for(customer: Customer, kind: DepositKind = DepositKind.SAVINGS) -> DepositAccount:

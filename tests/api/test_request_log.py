@@ -273,10 +273,11 @@ def test_pagination_params_page_the_logs(client, make_user, api_headers, admin_h
     for _ in range(3):
         client.get("/api/customers/", headers=headers)
 
-    response = client.get("/api/logs/?page_size=2", headers=admin_headers)
+    response = client.get("/api/logs/?page_size=2&total=true", headers=admin_headers)
 
     assert len(response.get_json()) == 2
     assert int(response.headers["X-Total-Count"]) >= 3
+    assert response.headers["Link"] == '</api/logs/?page_size=2&total=true&page=2>; rel="next"'
 
 
 # -- outside tests, a process writes its log rows in batches ----------------------------------------------

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.browser
 
 
 def _open(page, row):
+    page.wait_for_load_state()  # htmx wires the Review buttons once the page has loaded: a click before does nothing
     code = row.get_attribute("data-customer")
     row.get_by_role("button", name="Review").click()
     panel = page.get_by_test_id(f"review-{code}")

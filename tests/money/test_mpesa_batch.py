@@ -69,6 +69,27 @@ def test_a_batch_holding_a_receipt_booked_before_books_the_rest_and_repeats_noth
     assert loans.outstanding(loan) == D("52889.15") - D("1500.00")
 
 
+def test_a_batch_reads_only_what_its_payments_reach_and_still_knows_what_each_loan_owes(make_customer, make_loan):
+    exact, large = make_loan(make_customer(phone="+254711000001")), make_loan(make_customer(phone="+254711000002"))
+    first, second, third = sorted(exact.installments, key=lambda i: i.number)[:3]
+
+    repayments.receive_mpesa_many([Delivery("QBA0000001", D("4407.43"), "0711000001"),  # installment 1 exactly
+                                   Delivery("QBA0000002", D("4407.43"), "0711000001"),  # then installment 2
+                                   Delivery("QBA0000003", D("30000.00"), "0711000002")])
+
+    db.session.refresh(exact)
+    db.session.refresh(large)
+    assert [i.outstanding for i in (first, second, third)] == [D("0.00"), D("0.00"), D("4407.43")]
+    # principal 50,000 - 3,969.93 - 4,004.67; the oldest unpaid is the third, which nothing reached
+    assert (exact.oldest_unpaid_due, exact.principal_outstanding) == (third.due_date, D("42025.40"))
+    assert loans.outstanding(exact) == D("52889.15") - D("8814.86")
+    # 30,000 pays six installments whole (26,444.58) and 3,555.42 of the seventh
+    assert large.oldest_unpaid_due == sorted(large.installments, key=lambda i: i.number)[6].due_date
+    assert loans.outstanding(large) == D("22889.15")
+    assert large.principal_outstanding == sum((i.principal_due - i.principal_paid for i in large.installments),
+                                              D("0.00"))
+
+
 def test_a_batch_costs_the_same_statements_for_three_payments_as_for_nine(make_customer, make_loan):
     for n in range(9):
         make_loan(make_customer(phone=f"+25471100{n:04d}"))

@@ -200,6 +200,21 @@ def test_only_those_who_reconcile_see_or_retry_failed_receipts(staff):
     assert row.status == ReceiptStatus.FAILED
 
 
+def test_a_backlog_books_in_batches_that_let_other_writers_in_between_on_sqlite(customer, make_loan, monkeypatch):
+    make_loan(customer)
+    monkeypatch.setattr(mpesa_inbox, "BATCH", 2)
+    for n in range(5):
+        mpesa_inbox.accept(receipt=f"QAB{n:07d}", amount="100", phone="0712345678")
+    naps = []
+    monkeypatch.setattr(mpesa_inbox, "time", SimpleNamespace(sleep=naps.append))  # this module's only
+
+    assert mpesa_inbox.book_pending() == 5  # batches of 2, 2 and 1
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    assert naps == ([mpesa_inbox.SQLITE_WRITER_GAP_SECONDS] * 2 if sqlite else [])  # after each full batch
+    assert {receipt_row(f"QAB{n:07d}").status for n in range(5)} == {ReceiptStatus.BOOKED}
+
+
 def test_the_booker_process_books_as_receipts_arrive_and_idles_between(customer, make_loan, monkeypatch):
     loan = make_loan(customer)
     mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")

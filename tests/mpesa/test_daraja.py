@@ -206,3 +206,28 @@ def test_the_real_client_registers_c2b_urls_and_asks_b2c_with_result_urls():
     b2c = bodies["/mpesa/b2c/v3/paymentrequest"]
     assert b2c["ResultURL"].endswith("/b2c/result") and b2c["PartyB"] == "254712345678" and b2c["Amount"] == 5000
     assert bodies["/mpesa/transactionstatus/v1/query"]["TransactionID"] == "SABC123"
+
+
+def test_a_simulated_callback_that_cannot_be_delivered_is_logged_from_its_thread(app, monkeypatch, caplog):
+    import threading
+    from types import SimpleNamespace
+
+    threads, failures = [], []
+
+    def refuse(*args, **kwargs):
+        raise httpx.ConnectError("nobody listening")
+
+    def thread(**kwargs):
+        threads.append(threading.Thread(**kwargs))
+        return threads[-1]
+    # This module's names only, not every thread's
+    monkeypatch.setattr(daraja, "time", SimpleNamespace(sleep=lambda seconds: None))
+    monkeypatch.setattr(daraja, "httpx", SimpleNamespace(post=refuse, HTTPError=httpx.HTTPError))
+    monkeypatch.setattr(daraja, "threading", SimpleNamespace(Thread=thread))
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+
+    daraja.http_delivery(daraja.Settings.from_app())("/c2b/confirmation", {"TransID": "QAB1234567"})
+    threads[0].join(5)
+
+    assert failures == []  # no "working outside of application context" in the thread
+    assert "simulated M-Pesa callback to /c2b/confirmation could not be delivered" in caplog.text
