@@ -67,6 +67,14 @@ def timestamp() -> str:
     return datetime.now(NAIROBI).strftime("%Y%m%d%H%M%S")
 
 
+def shillings(amount: Decimal) -> int:
+    """Daraja's Amount: whole shillings. Cents are refused, never cut off: the money sent would differ
+    from the money booked."""
+    if amount != amount.to_integral_value():
+        raise ValueError(f"M-Pesa sends whole shillings, not {amount}")
+    return int(amount)
+
+
 def msisdn(e164: str) -> str:
     """Daraja wants 2547XXXXXXXX: the E.164 number without its plus."""
     return e164.lstrip("+")
@@ -108,7 +116,7 @@ class DarajaClient:
         stamp = timestamp()
         return self._post("/mpesa/stkpush/v1/processrequest", {
             "BusinessShortCode": self.settings.shortcode, "Password": self.password(stamp), "Timestamp": stamp,
-            "TransactionType": "CustomerPayBillOnline", "Amount": int(amount), "PartyA": msisdn(phone),
+            "TransactionType": "CustomerPayBillOnline", "Amount": shillings(amount), "PartyA": msisdn(phone),
             "PartyB": self.settings.shortcode, "PhoneNumber": msisdn(phone),
             "CallBackURL": f"{self.settings.callback_base}/stk", "AccountReference": reference[:12],
             "TransactionDesc": description[:13]})
@@ -123,7 +131,7 @@ class DarajaClient:
         return self._post("/mpesa/b2c/v3/paymentrequest", {
             "OriginatorConversationID": secrets.token_hex(8), "InitiatorName": self.settings.initiator_name,
             "SecurityCredential": self.settings.security_credential, "CommandID": "BusinessPayment",
-            "Amount": int(amount), "PartyA": self.settings.shortcode, "PartyB": msisdn(phone),
+            "Amount": shillings(amount), "PartyA": self.settings.shortcode, "PartyB": msisdn(phone),
             "Remarks": remarks[:100], "QueueTimeOutURL": f"{self.settings.callback_base}/b2c/timeout",
             "ResultURL": f"{self.settings.callback_base}/b2c/result", "Occasion": occasion[:100]})
 
@@ -165,7 +173,7 @@ class Simulator:
                     "ResultDesc": desc}
         if code == 0:
             callback["CallbackMetadata"] = {"Item": [
-                {"Name": "Amount", "Value": int(amount)}, {"Name": "MpesaReceiptNumber", "Value": self.receipt()},
+                {"Name": "Amount", "Value": shillings(amount)}, {"Name": "MpesaReceiptNumber", "Value": self.receipt()},
                 {"Name": "Balance"}, {"Name": "TransactionDate", "Value": int(timestamp())},
                 {"Name": "PhoneNumber", "Value": int(msisdn(phone))}]}
         self.stk[checkout] = callback
@@ -191,7 +199,7 @@ class Simulator:
                                                       "Value": f"{self.settings.callback_base}/b2c/timeout"}}}
         if code == 0:
             result["ResultParameters"] = {"ResultParameter": [
-                {"Key": "TransactionAmount", "Value": int(amount)},
+                {"Key": "TransactionAmount", "Value": shillings(amount)},
                 {"Key": "TransactionReceipt", "Value": result["TransactionID"]},
                 {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
                 {"Key": "ReceiverPartyPublicName", "Value": f"{msisdn(phone)} - Mkopo customer"},

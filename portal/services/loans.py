@@ -283,8 +283,13 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
     permissions.require(actor, "loan.disburse")
     customers.ensure_visible(loan.customer, actor)
     kyc.require_tier_for_disbursement(loan)
-    if channel == DisbursementChannel.MPESA and not loan.customer.phone:
-        raise ValidationFailed({"channel": ["The customer has no phone number for M-Pesa; pay into savings."]})
+    paid_out = loan.principal - (loan.fee_amount if loan.fee_mode == FeeMode.DEDUCTED else ZERO)
+    if channel == DisbursementChannel.MPESA:
+        if not loan.customer.phone:
+            raise ValidationFailed({"channel": ["The customer has no phone number for M-Pesa; pay into savings."]})
+        if paid_out != paid_out.to_integral_value():
+            raise ValidationFailed({"channel": [f"M-Pesa sends whole shillings and {paid_out:,.2f} has cents; "
+                                                "pay into savings."]})
     claimed = db.session.execute(update(Loan).where(Loan.id == loan.id, Loan.status == LoanStatus.APPROVED)
                                  .values(status=LoanStatus.DISBURSED)
                                  .execution_options(synchronize_session=False)).rowcount
@@ -299,7 +304,6 @@ def disburse(loan: Loan, channel: DisbursementChannel, *, actor: User, on: date 
                                      interest_due=s.interest, fee_due=s.fee) for s in lines]
     interest = sum((s.interest for s in lines), ZERO)
     added_fee = loan.fee_amount if loan.fee_mode == FeeMode.ADDED else ZERO
-    paid_out = loan.principal - (loan.fee_amount if loan.fee_mode == FeeMode.DEDUCTED else ZERO)
     customer = loan.customer
     if channel == DisbursementChannel.SAVINGS:
         account = savings.account_for(customer)

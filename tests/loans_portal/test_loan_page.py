@@ -96,6 +96,20 @@ def test_disbursing_without_a_channel_asks_for_one(client, login_as, post, custo
     assert loan.status == LoanStatus.APPROVED
 
 
+def test_an_m_pesa_payout_with_cents_is_refused_beside_the_channel(client, login_as, post, customer, make_loan,
+                                                                  fee_product, staff, rows):
+    loan = make_loan(customer, "20000.50", product=fee_product, disburse=False)  # net 19,600.49
+    login_as(user=staff.loan_officer)
+    response = post(_url(loan, "/disburse"), {"channel": "mpesa"})
+    assert response.status_code == 422
+    assert "M-Pesa sends whole shillings and 19,600.49 has cents; pay into savings." in text(response)
+    db.session.refresh(loan)
+    assert loan.status == LoanStatus.APPROVED
+    assert rows(JournalEntry, JournalEntry.kind == EntryKind.DISBURSEMENT) == 0
+    assert post(_url(loan, "/disburse"), {"channel": "savings"}).status_code == 200
+    assert savings.balance_of(customer) == D("19600.49")
+
+
 def test_a_collection_officer_cannot_disburse(client, login_as, post, customer, make_loan, staff):
     loan = make_loan(customer, "20000", disburse=False)
     login_as(user=staff.collector)

@@ -276,6 +276,26 @@ def test_a_fixed_deducted_fee_over_mpesa(customer, make_product, make_loan):
     assert loans.outstanding(loan) == loan.principal + sum(i.interest_due for i in loan.installments)
 
 
+def test_an_mpesa_payout_with_cents_is_refused_before_anything_is_written(customer, make_product, make_loan,
+                                                                        staff, rows):
+    """B2C sends whole shillings: a payout with cents would reach the borrower short of what is booked."""
+    product = make_product(fee_type="percent", fee_value="1.5", fee_mode="deducted")
+    loan = make_loan(customer, "10001", product=product, disburse=False)
+    assert loan.fee_amount == D("150.02")  # 150.015, half up
+
+    with pytest.raises(ValidationFailed) as refused:
+        loans.disburse(loan, MPESA, actor=staff.loan_officer, on=START)
+    assert refused.value.errors == {
+        "channel": ["M-Pesa sends whole shillings and 9,850.98 has cents; pay into savings."]}
+    db.session.refresh(loan)
+    assert loan.status == LoanStatus.APPROVED
+    assert rows(JournalEntry, JournalEntry.kind == EntryKind.DISBURSEMENT) == 0
+    assert rows(Installment, Installment.loan_id == loan.id) == 0
+
+    loans.disburse(loan, SAVINGS, actor=staff.loan_officer, on=START)
+    assert savings.balance_of(customer) == D("9850.98")
+
+
 # --- write-off --------------------------------------------------------------------------------------------
 
 

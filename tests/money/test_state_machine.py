@@ -130,11 +130,18 @@ class MoneyMachine(RuleBasedStateMachine):
         request(lambda: loans.approve(loan, actor=self.env.staff.manager))
         self.pay_out(loan, channel)
 
-    def pay_out(self, loan, channel):
+    def pay_out(self, loan, channel) -> bool:
+        """Disburse; whether it was paid out (M-Pesa refuses a payout with cents: B2C sends whole shillings)."""
+        paid_out = loan.principal - (loan.fee_amount if loan.fee_mode == FeeMode.DEDUCTED else ZERO)
+        if channel == DisbursementChannel.MPESA and paid_out != paid_out.to_integral_value():
+            with pytest.raises(Refused) as refused:
+                request(lambda: loans.disburse(loan, channel, actor=self.env.staff.loan_officer, on=self.today))
+            assert isinstance(refused.value.error, ValidationFailed) and loan.status == LoanStatus.APPROVED
+            return False
         request(lambda: loans.disburse(loan, channel, actor=self.env.staff.loan_officer, on=self.today))
         if channel == DisbursementChannel.SAVINGS:
-            deducted = loan.fee_amount if loan.fee_mode == FeeMode.DEDUCTED else ZERO
-            self.saved[loan.customer_id] += loan.principal - deducted
+            self.saved[loan.customer_id] += paid_out
+        return True
 
     @rule(data=st.data())
     def lend(self, data):
@@ -161,7 +168,8 @@ class MoneyMachine(RuleBasedStateMachine):
     @rule(data=st.data(), channel=st.sampled_from(list(DisbursementChannel)))
     def disburse(self, data, channel):
         loan = data.draw(st.sampled_from(self.loans_in(LoanStatus.APPROVED)), label="approved loan")
-        self.pay_out(loan, channel)
+        if not self.pay_out(loan, channel):
+            return
         try:
             request(lambda: loans.disburse(loan, channel, actor=self.env.staff.loan_officer, on=self.today))
         except Refused as refused:

@@ -208,6 +208,22 @@ def test_the_real_client_registers_c2b_urls_and_asks_b2c_with_result_urls():
     assert bodies["/mpesa/transactionstatus/v1/query"]["TransactionID"] == "SABC123"
 
 
+def test_the_real_client_refuses_cents_rather_than_send_less_than_was_booked():
+    sent = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.url.path)
+        return httpx.Response(200, json={"access_token": "tok", "expires_in": "3599"})
+
+    client = _client(handler)
+    with pytest.raises(ValueError, match=r"whole shillings, not 4999\.50"):
+        client.b2c("+254712345678", D("4999.50"), "payout")
+    with pytest.raises(ValueError, match="whole shillings"):
+        client.stk_push("+254712345678", D("0.99"), "LN1", "x")
+    assert "/mpesa/b2c/v3/paymentrequest" not in sent and "/mpesa/stkpush/v1/processrequest" not in sent
+    assert daraja.shillings(D("5000.00")) == 5000
+
+
 def test_a_simulated_callback_that_cannot_be_delivered_is_logged_from_its_thread(app, monkeypatch, caplog):
     import threading
     from types import SimpleNamespace

@@ -222,10 +222,10 @@ def detail(loan_id):
 def disburse(loan_id):
     loan = loans.get_visible(loan_id, actor=current_user)
     form = DisburseForm()
-    if not form.validate_on_submit():
+    done, _ = commit_form(form, lambda: loans.disburse(loan, DisbursementChannel(form.channel.data),
+                                                       actor=current_user))
+    if not done:  # e.g. M-Pesa for a customer with no phone, or a payout with cents: shown beside the channel
         return _loan_page(loan, status=422, disburse_form=form)
-    loans.disburse(loan, DisbursementChannel(form.channel.data), actor=current_user)
-    db.session.commit()
     receipt = loan_book.receipt(loan, actor=current_user)
     if receipt.channel == DisbursementChannel.MPESA:
         return _done(loan, f"Sent {receipt.paid_out:,.2f} of {loan.loan_number} to {loan.customer.name} by M-Pesa; "
