@@ -21,6 +21,9 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.errors import register_error_handlers
     from portal.services import mpesa_inbox
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database file drops no connections: no liveness query before every checkout.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
     extensions.db.init_app(app)
     with app.app_context():
         if extensions.db.engine.dialect.name == "sqlite":
