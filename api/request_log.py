@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import insert
+from sqlalchemy import insert, inspect
 
 from api.errors import current_surface
 from portal.background import per_process
@@ -100,7 +100,9 @@ _INSERT_LOG = insert(ApiLog.__table__)
 def _log_row(response) -> dict:
     user = g.get("api_user")
     body = b"" if response.direct_passthrough else response.get_data()
-    return {"user_id": user.id if user is not None else None, "method": request.method,
+    # The id from the identity map's key: a view that committed has expired the user, and reading its
+    # attributes would load it again, in a transaction of its own (on SQLite, a write lock, for a read).
+    return {"user_id": inspect(user).identity[0] if user is not None else None, "method": request.method,
             "endpoint": logged_path()[:300], "status_code": response.status_code,
             "request_payload": _payload(b"" if request.mimetype.startswith("multipart/")
                                         else request.get_data(cache=True), request.content_type),
@@ -112,8 +114,6 @@ def init_request_log(app: Flask) -> None:
     def log_api_request(response):
         if request.method == "OPTIONS" or current_surface() is None:
             return response
-        # Built before the commit expires the user: reloading it afterwards would make the log's own
-        # transaction read before it writes, which SQLite refuses ("database is locked") under contention.
         row = _log_row(response)
         if db.session().in_transaction():  # a view that wrote has committed already; one that read ends here
             db.session.commit()

@@ -88,7 +88,8 @@ PAGE_HEADERS = {  # for the OpenAPI document: what _page_headers sends
 def _page_headers(page) -> dict:
     """Where the neighbouring pages are (RFC 8288 Link), and the total when it was counted."""
     def link(number: int, rel: str) -> str:
-        return f'<{url_for(request.endpoint, **{**request.args.to_dict(), "page": number})}>; rel="{rel}"'
+        args = {**request.args.to_dict(flat=False), "page": number}  # a repeated argument keeps every value
+        return f'<{url_for(request.endpoint, **args)}>; rel="{rel}"'
 
     links = ([link(page.page - 1, "prev")] if page.has_prev else []) + (
         [link(page.page + 1, "next")] if page.has_next else [])

@@ -204,7 +204,9 @@ class MpesaWebhookView(MethodView):
         however often it is delivered"""
         accepted = mpesa_inbox.accept(receipt=body["mpesa_code"], amount=body["amount_paid"],
                                       phone=body["phone_number"], reference=body.get("account_reference"))
-        db.session.commit()  # kept before answering; SQLite's write lock is held for no longer than that
         if accepted.created:
+            db.session.commit()  # kept before answering (the answer is plain values: nothing reloads after)
             return {"message": "Payment received; it is being applied.", "duplicate": False, **vars(accepted)}
+        # A repeat wrote nothing: its answer is built from what it read, and the request's end closes
+        # the transaction (a commit here would expire the payment it answers with, to be read again).
         return {"message": "This M-Pesa code was already received.", "duplicate": True, **vars(accepted)}, 200

@@ -168,12 +168,12 @@ def book_soon() -> None:
 
 
 def follow(*, interval: float = 0.2) -> None:
-    """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process). Between passes
-    that found less than a full batch it waits `interval`, so that under load receipts book in batches
-    (a fixed number of statements each) rather than a few at a time, for the same CPU as one."""
+    """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process). A pass ends on
+    a short batch (what is waiting is booked); then it waits `interval`, so that under load receipts book
+    in batches (a fixed number of statements each) rather than a few at a time, for the same CPU as one."""
     while True:
-        if book_pending() < BATCH:
-            time.sleep(interval)
+        book_pending()
+        time.sleep(interval)
 
 
 class _Booker:

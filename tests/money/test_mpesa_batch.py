@@ -90,6 +90,23 @@ def test_a_batch_reads_only_what_its_payments_reach_and_still_knows_what_each_lo
                                               D("0.00"))
 
 
+def test_a_loan_s_book_holds_the_installments_its_payment_reaches_and_the_next(make_customer, make_loan):
+    loan = make_loan(make_customer(phone="+254711000001"))  # 12 of 4,407.43 (the last 4,407.42)
+
+    numbers = {i.id: i.number for i in loan.installments}
+
+    def read(amount: str) -> list[int]:
+        book = repayments._open_books(db.session.connection(), {loan.id: D(amount)})[loan.id]
+        return [numbers[inst_id] for inst_id, _, _ in book.unpaid]
+
+    assert read("4407.43") == [1, 2]  # the one it pays, and the next (then the oldest unpaid)
+    assert read("8814.86") == [1, 2, 3]
+    assert read("30000.00") == [1, 2, 3, 4, 5, 6, 7]
+    assert read("100000.00") == list(range(1, 13))
+    book = repayments._open_books(db.session.connection(), {loan.id: D("1")})[loan.id]
+    assert (book.owed, book.principal) == (D("52889.15"), D("50000.00"))  # the whole loan's, from any window
+
+
 def test_a_batch_costs_the_same_statements_for_three_payments_as_for_nine(make_customer, make_loan):
     for n in range(9):
         make_loan(make_customer(phone=f"+25471100{n:04d}"))

@@ -232,6 +232,33 @@ def test_the_booker_process_books_as_receipts_arrive_and_idles_between(customer,
     assert loans.outstanding(loan) == D("51889.15")
 
 
+def test_the_booker_process_waits_after_draining_a_backlog_too(customer, make_loan, monkeypatch):
+    """A pass that booked full batches ended on a short one: the next waits, or a backlog booked back to
+    back would hold SQLite's write lock without a break."""
+    make_loan(customer)
+    monkeypatch.setattr(mpesa_inbox, "BATCH", 2)
+    for n in range(3):
+        mpesa_inbox.accept(receipt=f"QAC{n:07d}", amount="100", phone="0712345678")
+    events, book_pending = [], mpesa_inbox.book_pending
+
+    def booking_pass():
+        events.append("pass")
+        return book_pending()
+
+    def nap(seconds):
+        if seconds == 0.2:
+            events.append("wait")
+            raise KeyboardInterrupt
+    monkeypatch.setattr(mpesa_inbox, "book_pending", booking_pass)
+    monkeypatch.setattr(mpesa_inbox, "time", SimpleNamespace(sleep=nap))
+
+    with pytest.raises(KeyboardInterrupt):
+        mpesa_inbox.follow(interval=0.2)
+
+    assert events == ["pass", "wait"]  # the pass booked 2 + 1
+    assert {receipt_row(f"QAC{n:07d}").status for n in range(3)} == {ReceiptStatus.BOOKED}
+
+
 def test_web_processes_leave_booking_to_the_booker_process_when_told(app, monkeypatch):
     monkeypatch.setitem(app.config, "JOB_BACKEND", "thread")
     monkeypatch.setitem(app.config, "MPESA_BOOKER", "process")

@@ -1,14 +1,11 @@
 """Customer page tabs (lazy HTMX panes, ?tab= renders server-side), bounded queries, documents, list export."""
 
 import io
-import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from portal.models import (
     CustomerDocument,
@@ -29,6 +26,7 @@ from portal.models.base import db
 from portal.models.interactions import Interaction
 from tests.factories import CustomerFactory
 from tests.pages import HX
+from tests.queries import statements_sent
 
 TABS = ("profile", "loans", "repayments", "interactions", "documents")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -75,30 +73,6 @@ def customer(agents):
     return customer
 
 
-@pytest.fixture
-def count_queries():
-    """The SQL statements `fn` sends (SAVEPOINT bookkeeping of the test transaction left out).
-
-    Only this thread's: a background thread (an M-Pesa booker polling) is not `fn`'s doing.
-    """
-
-    def count(fn) -> list[str]:
-        statements: list[str] = []
-        caller = threading.get_ident()
-
-        def before(conn, cursor, statement, parameters, context, executemany):
-            if threading.get_ident() == caller and "SAVEPOINT" not in statement:
-                statements.append(statement)
-
-        event.listen(Engine, "before_cursor_execute", before)
-        try:
-            fn()
-        finally:
-            event.remove(Engine, "before_cursor_execute", before)
-        return statements
-    return count
-
-
 MARKERS = {"profile": "Account number", "loans": "days past due", "repayments": "RC", "interactions": "Promised",
            "documents": "doc1.pdf"}
 
@@ -133,7 +107,7 @@ def test_an_htmx_tab_load_answers_the_pane_alone(client, login_as, customer, tab
 
 
 @pytest.mark.parametrize("tab", TABS)
-def test_each_tab_runs_the_same_number_of_queries_for_5_or_50_rows(client, login_as, agents, count_queries, tab):
+def test_each_tab_runs_the_same_number_of_queries_for_5_or_50_rows(client, login_as, agents, tab):
     login_as(Role.ADMIN)
     few, many = CustomerFactory(), CustomerFactory()
     seed(few, 5, agents)
@@ -143,7 +117,7 @@ def test_each_tab_runs_the_same_number_of_queries_for_5_or_50_rows(client, login
     for customer_id in (few.id, many.id):
         def load(customer_id=customer_id):
             assert client.get(f"/portal/customers/{customer_id}?tab={tab}", headers=HX).status_code == 200
-        queries[customer_id] = count_queries(load)
+        queries[customer_id] = statements_sent(load)
 
     assert len(queries[few.id]) == len(queries[many.id]), queries[many.id]
     assert len(queries[many.id]) <= 6  # sign-in, the customer, then at most a count and three fetches

@@ -188,7 +188,7 @@ def test_the_shared_secret_never_reaches_the_request_log(client, app, monkeypatc
             row.endpoint
 
 
-def test_the_receipt_commits_with_its_log_row_and_is_booked_after(client, secret, new_customer, make_loan):
+def test_the_receipt_and_its_log_row_are_kept_and_the_payment_booked_after(client, secret, new_customer, make_loan):
     loan = make_loan(new_customer(phone=PHONE), "12000")
 
     response = webhook(client, payload("100"), secret)
@@ -341,6 +341,25 @@ def test_same_mpesa_code_again_is_200_duplicate_and_no_second_payment(client, se
     assert body["repayment"]["id"] == paid
     assert payments_with_receipt("MPESA123ABC") == 1
     assert owed(loan) == D("10000.00")
+
+
+def test_a_repeat_is_answered_from_what_it_read(client, secret, new_customer, make_loan):
+    """The receipt and its payment, read once: nothing is committed before the answer is built, so
+    nothing expires to be read again (in a second transaction)."""
+    make_loan(new_customer(phone=PHONE), "12000")
+    webhook(client, payload(2000), secret)
+    statements = []
+
+    def listen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()[:4]))
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        assert webhook(client, payload(2000), secret).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 2 and "mpesa_receipts" in reads[0] and "payments" in reads[1], statements
 
 
 def test_duplicate_detection_ignores_the_case_of_the_code(client, secret, new_customer, make_loan):

@@ -189,6 +189,8 @@ def test_list_is_newest_first_and_pages(client, make_customer, admin_headers):
                                       '</api/customers/?page_size=2&page=3&total=true>; rel="next"')
     assert second.headers["X-Total-Count"] == "5"
     assert third.headers["Link"] == '</api/customers/?page_size=2&page=2>; rel="prev"'  # the last page
+    repeated = client.get("/api/customers/?page_size=2&tag=a&tag=b", headers=admin_headers)
+    assert repeated.headers["Link"] == '</api/customers/?page_size=2&tag=a&tag=b&page=2>; rel="next"'
 
 
 def test_page_past_the_end_is_an_empty_array(client, make_customer, admin_headers):
