@@ -165,3 +165,9 @@ class _Writer:
 
 def _writer(app: Flask) -> _Writer:
     return per_process(app, "mkopo.api_log_writer", _Writer)
+
+
+def flush(app: Flask) -> None:
+    """Write the rows `app`'s writer holds now (before its database goes away, say), not at exit."""
+    if app.config["API_LOG_FLUSH_SECONDS"] > 0:
+        _writer(app).flush()

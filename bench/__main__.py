@@ -19,6 +19,7 @@ from pathlib import Path
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
+from api import request_log
 from bench import bare as bare_endpoint
 from bench import data, serving
 from bench.bare import bare_rows
@@ -212,6 +213,8 @@ def main() -> None:
         rows.append((f"PAR buckets over {args.par_loans:,} loans", f"{par_s:.2f} s",
                      " / ".join(f"{b.name}: {b.loans:,}" for b in buckets),
                      "ok" if par_s < 2 or backend == "SQLite" else "SLOW"))
+    request_log.flush(app)  # the in-process webhooks' log rows, before the database goes
+    with app.app_context():
         db.engine.dispose()
 
     print(f"\nMkopo bench on {backend} ({os.cpu_count()} cores)\n")

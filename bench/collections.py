@@ -24,6 +24,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from api import request_log
 from bench import collections_data as data
 from bench import serving
 from portal import create_app
@@ -416,6 +417,7 @@ def main() -> None:
             rows += bench_served(app, url, staff, args.requests, workdir)
         if "upload" not in args.skip:
             rows += bench_upload(app, url, staff, args.upload_rows)
+        request_log.flush(app)
         with app.app_context():
             db.engine.dispose()
     finally:
