@@ -111,12 +111,23 @@ def in_process_bare(url: str, n: int, customers: int, codes) -> float:
     return rate
 
 
-def analyze() -> None:
-    """PostgreSQL plans from statistics, and a bulk load has none until autovacuum gets to it (when it
-    runs at all): gather them, as a live database has them."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("ANALYZE"))
-        db.session.commit()
+def settle() -> None:
+    """Start the next measurement from a settled database, as a live one is between bulk jobs.
+
+    PostgreSQL plans from statistics, and a bulk load has none until autovacuum gets to it: gather them.
+    And write back what the bulk writes before left in the log (a checkpoint), so that it does not land
+    on the next figure, or on one side of a comparison (the webhook measured before its yardstick)."""
+    db.session.remove()
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("CHECKPOINT")
+        return
+    raw = db.engine.raw_connection()  # on the driver: a SQLAlchemy connection would begin a transaction
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
 
 
 def webhook_rows(how: str, answered: float, booked: float, yardstick: float) -> list[tuple]:
@@ -151,7 +162,7 @@ def main() -> None:
 
         seed_s, _ = timed(lambda: (data.customers(args.customers),
                                    data.active_loans(args.accrue_loans, args.customers, today, with_installments=True),
-                                   db.session.commit(), analyze()))
+                                   db.session.commit(), settle()))
         accrue_s, (charged, total) = timed(lambda: (arrears.accrue_penalties(today), db.session.commit())[0])
         rows.append((f"flask loans accrue over {args.accrue_loans:,} active loans", f"{accrue_s:.1f} s",
                      f"< 10 s ({charged:,} charged {total:,.2f}; seeding took {seed_s:.0f} s)",
@@ -159,6 +170,7 @@ def main() -> None:
 
         bare_rows.create(db.session.connection())
         db.session.commit()
+        settle()  # the accrual's writes
 
     # Production's shape: web workers accept receipts, a booker process books them beside them.
     env = {"BENCH_DATABASE_URL": url, "BENCH_WEBHOOK_SECRET": SECRET, "MPESA_BOOKER": "process"}
@@ -207,6 +219,7 @@ def main() -> None:
         if more > 0:
             data.active_loans(more, args.customers, today - timedelta(days=1), with_installments=False, batch="P")
             db.session.commit()
+            settle()
         runs = [timed(arrears.par_buckets, today)[0] for _ in range(3)]
         par_s = statistics.median(runs)
         buckets = arrears.par_buckets(today)
