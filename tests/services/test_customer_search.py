@@ -3,8 +3,10 @@
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from portal.models import KycStatus, Role
+from portal.models import Customer, KycStatus, Role
 from portal.models.base import utcnow
 from portal.services import customers
 from portal.services.customers import CustomerFilters
@@ -37,6 +39,14 @@ def otieno(make_customer):
 @pytest.mark.parametrize("query", ["wanjiku", "WANJIKU KAMAU", "jiku kam", "  Kamau  "])
 def test_search_matches_names_case_insensitively(admin, wanjiku, otieno, query):
     assert _ids(admin, search=query) == [wanjiku.id]
+
+
+def test_on_sqlite_ilike_is_its_case_blind_like_not_a_lower_on_every_row():
+    stmt = select(Customer.id).where(Customer.name.ilike("%wanjiku%"), Customer.email.not_ilike("%spam%"))
+    on_sqlite, on_postgres = (str(stmt.compile(dialect=d.dialect())) for d in (sqlite, postgresql))
+    assert "customers.name LIKE ?" in on_sqlite and "customers.email NOT LIKE ?" in on_sqlite
+    assert "lower(" not in on_sqlite
+    assert "customers.name ILIKE" in on_postgres and "customers.email NOT ILIKE" in on_postgres
 
 
 @pytest.mark.parametrize("query", ["0712 345 678", "0712345678", "254712345678", "+254712345678",
