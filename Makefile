@@ -33,8 +33,7 @@ run: seed
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 # SQLite always; PostgreSQL too when TEST_DATABASE_URL is set (CI sets it).
-test: install-dev
-	$(BIN)/ruff check portal api tests bench wsgi.py
+test: lint
 	MKOPO_TEST_DATABASE_URL= $(BIN)/pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== again on PostgreSQL =="; \
@@ -49,8 +48,7 @@ bench: install-dev
 	$(BIN)/python -m bench.statements
 
 lint: install-dev
-	$(BIN)/ruff check portal api tests wsgi.py
-	$(BIN)/ruff format --check portal api tests wsgi.py
+	$(BIN)/ruff check portal api tests bench wsgi.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -163,11 +163,14 @@ class _Writer:
             self.flush()
 
 
+_WRITER = "mkopo.api_log_writer"
+
+
 def _writer(app: Flask) -> _Writer:
-    return per_process(app, "mkopo.api_log_writer", _Writer)
+    return per_process(app, _WRITER, _Writer)
 
 
 def flush(app: Flask) -> None:
     """Write the rows `app`'s writer holds now (before its database goes away, say), not at exit."""
-    if app.config["API_LOG_FLUSH_SECONDS"] > 0:
-        _writer(app).flush()
+    if (writer := app.extensions.get(_WRITER)) is not None:
+        writer.flush()
