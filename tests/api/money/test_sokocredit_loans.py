@@ -390,6 +390,20 @@ def test_disburse_to_mpesa(client, staff, new_customer, make_loan, api_headers, 
     assert savings_balance(customer) == D("0.00")
 
 
+def test_an_mpesa_payout_with_cents_is_a_400_and_the_loan_stays_approved(client, staff, new_customer, make_loan,
+                                                                         api_headers):
+    loan = make_loan(new_customer(), "12000.50", state="approved")
+
+    response = client.patch(f"/loans/{loan.id}/disburse", json={"channel": "mpesa"},
+                            headers=api_headers(staff.loan_officer))
+
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json() == {"message": "Invalid input data", "errors": {
+        "channel": ["M-Pesa sends whole shillings and 12,000.50 has cents; pay into savings."]}}
+    db.session.refresh(loan)
+    assert loan.status == LoanStatus.APPROVED
+
+
 def test_disburse_to_savings_credits_the_customer(client, staff, new_customer, make_loan, api_headers):
     customer = new_customer()
     loan = make_loan(customer, "12000", state="approved")
