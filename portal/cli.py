@@ -79,7 +79,7 @@ def register(app: Flask) -> None:
     def accrue(day):
         from portal.services.arrears import accrue_penalties
 
-        charged, total = accrue_penalties(day)
+        charged, total = accrue_penalties(day, workers=app.config["ACCRUE_WORKERS"])
         db.session.commit()
         click.echo(f"Penalties to {day:%Y-%m-%d}: {charged} loans charged, {total:,.2f} in all.")
 

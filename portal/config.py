@@ -90,6 +90,9 @@ class Config:
     JOB_BACKEND = os.environ.get("JOB_BACKEND", "thread")
     JOB_THREADS = int(os.environ.get("JOB_THREADS", "1"))
     JOB_QUEUE = "mkopo"
+    # PostgreSQL: how many connections `flask loans accrue` (and `flask daily`) run the penalty batches on,
+    # each batch committed on its own. SQLite takes one writer at a time: one transaction there.
+    ACCRUE_WORKERS = int(os.environ.get("ACCRUE_WORKERS", "2"))
     # Who books the M-Pesa receipts web requests accept: "thread", a booker thread in each web process;
     # "process", a `flask payments book --follow` beside them, so web workers only accept (production).
     MPESA_BOOKER = os.environ.get("MPESA_BOOKER", "thread")
@@ -141,6 +144,7 @@ class TestingConfig(Config):
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     JOB_BACKEND = "eager"
     API_LOG_FLUSH_SECONDS = 0.0
+    ACCRUE_WORKERS = 1  # a test's rows are in its own transaction, which other connections do not see
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}

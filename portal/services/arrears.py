@@ -1,9 +1,12 @@
 """Arrears: days past due, penalty accrual (idempotent per day) and PAR buckets, in SQL."""
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import case, func, select, text
 
 from portal.models import EntryKind, Frequency, Gl, Loan, LoanStatus
@@ -102,7 +105,10 @@ _SET_PENALTIES = text("UPDATE installments SET penalty_due = c.cents FROM penalt
 ACCRUE_LOCK_KEY = 0x6D6B6F706F01
 
 
-def accrue_penalties(on: date, batch: int = 10_000) -> tuple[int, Decimal]:
+_SIDES = {"receivable": Gl.LOANS_RECEIVABLE.value, "income": Gl.PENALTY_INCOME.value}
+
+
+def accrue_penalties(on: date, batch: int = 10_000, *, workers: int = 1) -> tuple[int, Decimal]:
     """Charge what each overdue installment's penalty should be by `on` and is not yet.
 
     Set-based, a batch of loans at a time, with no Python per installment: the batch's charges are
@@ -110,44 +116,91 @@ def accrue_penalties(on: date, batch: int = 10_000) -> tuple[int, Decimal]:
     each loan's balance and the income it earned still come from its postings), and the same rows set
     the installments' penalties. Running it twice for one day charges nothing the second time.
     Returns (loans charged, total charged).
+
+    In the caller's transaction; or, on PostgreSQL with `workers` above one, `_accrue_in_parallel`.
     """
     postgres = db.session.get_bind().dialect.name == "postgresql"
+    if postgres and workers > 1:
+        return _accrue_in_parallel(on, batch, workers)
     db.session.flush()
     if postgres:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ACCRUE_LOCK_KEY})
     else:
         db.session.execute(_CREATE_CHARGES)
-    sides = {"receivable": Gl.LOANS_RECEIVABLE.value, "income": Gl.PENALTY_INCOME.value}
     params = {"on": on if postgres else on.isoformat(), "active": LoanStatus.DISBURSED.value}
-    memo = f"late penalties to {on:%Y-%m-%d} on "
-    charged, total, after_id = 0, 0, 0
-    while True:
-        loan_ids = list(db.session.scalars(
-            select(Loan.id).where(Loan.status == LoanStatus.DISBURSED, Loan.penalty_rate > 0,
-                                  Loan.oldest_unpaid_due < on, Loan.id > after_id)
-            .order_by(Loan.id).limit(batch)))
-        if not loan_ids:
-            if not postgres:
-                db.session.execute(_CLEAR_CHARGES)
-            db.session.expire_all()  # loaded installments and loans must see the new penalties
-            return charged, Decimal(total).scaleb(-2)
-        span = {"first": loan_ids[0], "last": loan_ids[-1]}
-        after_id = loan_ids[-1]
+    charged, total = 0, 0
+    for span in _spans(on, batch):
         if postgres:
-            entry_id, loans_charged, cents = db.session.execute(_ACCRUE_BATCH_PG, {
-                **params, **span, **sides, "kind": EntryKind.PENALTY.value, "memo": memo, "now": utcnow()}).one()
+            loans_charged, cents = _accrue_batch_pg(on, span)
         else:
             db.session.execute(_CLEAR_CHARGES)
             db.session.execute(_FILL_CHARGES, {**params, **span})
             loans_charged, cents = db.session.execute(_CHARGES_TOTALS).one()
-            entry_id = ledger.new_entry(EntryKind.PENALTY, f"{memo}{loans_charged} loans") if loans_charged else None
-            if entry_id is not None:
-                db.session.execute(_POST_CHARGES, {"entry_id": entry_id, **sides})
+            if loans_charged:
+                entry_id = ledger.new_entry(EntryKind.PENALTY, f"{_memo(on)}{loans_charged} loans")
+                db.session.execute(_POST_CHARGES, {"entry_id": entry_id, **_SIDES})
                 db.session.execute(_SET_PENALTIES)
-        if entry_id is not None:
-            ledger.check_balanced(entry_id)
-            charged += loans_charged
-            total += int(cents)
+                ledger.check_balanced(entry_id)
+        charged, total = charged + loans_charged, total + int(cents)
+    if not postgres:
+        db.session.execute(_CLEAR_CHARGES)
+    db.session.expire_all()  # loaded installments and loans must see the new penalties
+    return charged, Decimal(total).scaleb(-2)
+
+
+def _spans(on: date, batch: int) -> Iterator[dict]:
+    """The loans that may owe a penalty by `on`, as spans of `batch` loan ids ({first, last})."""
+    after_id = 0
+    while loan_ids := list(db.session.scalars(
+            select(Loan.id).where(Loan.status == LoanStatus.DISBURSED, Loan.penalty_rate > 0,
+                                  Loan.oldest_unpaid_due < on, Loan.id > after_id)
+            .order_by(Loan.id).limit(batch))):
+        yield {"first": loan_ids[0], "last": loan_ids[-1]}
+        after_id = loan_ids[-1]
+
+
+def _memo(on: date) -> str:
+    return f"late penalties to {on:%Y-%m-%d} on "
+
+
+def _accrue_batch_pg(on: date, span: dict) -> tuple[int, int]:
+    """One batch on PostgreSQL, in one statement: (loans charged, cents charged)."""
+    entry_id, loans_charged, cents = db.session.execute(_ACCRUE_BATCH_PG, {
+        "on": on, "active": LoanStatus.DISBURSED.value, **span, **_SIDES, "kind": EntryKind.PENALTY.value,
+        "memo": _memo(on), "now": utcnow()}).one()
+    if entry_id is not None:
+        ledger.check_balanced(entry_id)
+    return loans_charged, int(cents)
+
+
+def _accrue_in_parallel(on: date, batch: int, workers: int) -> tuple[int, Decimal]:
+    """PostgreSQL: the batches on `workers` connections at once, each committed on its own, so that no
+    row stays locked past its batch (M-Pesa payments book meanwhile). A run cut short is finished by
+    the next, which charges nothing twice; an advisory lock held on a connection of its own for the
+    whole run keeps two runs, parallel or not, apart. The caller's session is left as it was."""
+    app = current_app._get_current_object()
+
+    def run(span: dict) -> tuple[int, int]:
+        with app.app_context():
+            try:
+                result = _accrue_batch_pg(on, span)
+                db.session.commit()
+                return result
+            finally:
+                db.session.remove()
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ACCRUE_LOCK_KEY})
+        try:
+            with app.app_context():
+                spans = list(_spans(on, batch))
+                db.session.remove()
+            with ThreadPoolExecutor(workers, thread_name_prefix="mkopo-accrue") as pool:
+                results = list(pool.map(run, spans))
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ACCRUE_LOCK_KEY})
+    db.session.expire_all()
+    return sum(n for n, _ in results), Decimal(sum(cents for _, cents in results)).scaleb(-2)
 
 
 @dataclass

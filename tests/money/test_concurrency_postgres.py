@@ -21,6 +21,7 @@ from portal.models import (
     Customer,
     DisbursementChannel,
     EntryKind,
+    Gl,
     JournalEntry,
     KycLevel,
     Loan,
@@ -35,7 +36,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import db
-from portal.services import ledger, loans, mpesa_inbox, products, repayments, savings
+from portal.services import arrears, ledger, loans, mpesa_inbox, products, repayments, savings
 from portal.services.errors import Conflict, ValidationFailed
 
 D = Decimal
@@ -270,4 +271,34 @@ def test_concurrent_cash_repayments_on_one_loan_are_all_counted(pg_app):
         assert loan.principal_outstanding == D("50000.00") - (D("5000.00") - D("437.50") - D("402.76"))
         report = ledger.verify()
         assert report.ok, report.breaches
+        db.session.remove()
+
+
+def test_the_accrual_in_parallel_batches_charges_what_one_transaction_does_and_only_once(pg_app):
+    """Batches on two connections, each committed on its own: the same loans and cents as the accrual
+    in one transaction, the ledger balanced, and a second run (of either kind) charges nothing."""
+    ids = _seed(pg_app, loan=False)
+    with pg_app.app_context():
+        admin, officer, manager = (db.session.get(User, ids[role]) for role in ("admin", "officer", "manager"))
+        product = products.create({"name": f"Late {uuid.uuid4().hex[:6]}", "interest_method": "flat",
+                                   "annual_rate": "12", "frequency": "weekly", "term_periods": 8,
+                                   "min_principal": "1000", "max_principal": "1000000", "penalty_rate": "2.5",
+                                   "grace_days": 3}, actor=admin)
+        customer = db.session.get(Customer, ids["customer"])
+        for principal in ("10000", "12345.67", "20000", "30001", "45000"):
+            loan = loans.apply(customer, {"product_id": product.id, "principal": principal}, actor=officer)
+            loans.approve(loan, actor=manager)
+            loans.disburse(loan, DisbursementChannel.SAVINGS, actor=officer, on=date(2025, 1, 15))
+        db.session.commit()
+        on = date(2025, 4, 1)
+        in_one = arrears.accrue_penalties(on, batch=2)
+        db.session.rollback()  # measured, not kept
+
+        in_parallel = arrears.accrue_penalties(on, batch=2, workers=2)
+
+        assert in_parallel == in_one and in_one[0] >= 5 and in_one[1] > 0
+        assert ledger.balance(Gl.PENALTY_INCOME) == -in_one[1]
+        assert ledger.verify().ok
+        assert arrears.accrue_penalties(on, batch=2, workers=2) == (0, D("0.00"))
+        assert arrears.accrue_penalties(on) == (0, D("0.00"))
         db.session.remove()
