@@ -1,7 +1,7 @@
 """Customer page tabs (lazy HTMX panes, ?tab= renders server-side), bounded queries, documents, list export."""
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -24,13 +24,14 @@ from portal.models import (
 )
 from portal.models.base import db
 from portal.models.interactions import Interaction
+from tests.dates import business_today
 from tests.factories import CustomerFactory
 from tests.pages import HX
 from tests.queries import statements_sent
 
 TABS = ("profile", "loans", "repayments", "interactions", "documents")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-START = date.today() - timedelta(days=75)
+START = business_today() - timedelta(days=75)  # days past due count from the app's business day
 
 
 def seed(customer, rows: int, authors) -> None:
@@ -53,8 +54,8 @@ def seed(customer, rows: int, authors) -> None:
                                status=PaymentStatus.APPLIED))
         db.session.add(Interaction(loan_id=loan.id, kind=InteractionKind.CALLING, disposition_code="promise_to_pay",
                                    comment=f"Call {k}", promise_amount=Decimal("500.00"),
-                                   promise_date=date.today() + timedelta(days=3), promise_status=PromiseStatus.PENDING,
-                                   created_by_id=authors[k % len(authors)].id))
+                                   promise_date=business_today() + timedelta(days=3),
+                                   promise_status=PromiseStatus.PENDING, created_by_id=authors[k % len(authors)].id))
         db.session.add(CustomerDocument(customer_id=customer.id, kind=DocumentKind.PASSPORT, filename=f"doc{k}.pdf",
                                         content_type="application/pdf", size_bytes=2048, storage_key="0" * 64,
                                         uploaded_by_id=authors[k % len(authors)].id))

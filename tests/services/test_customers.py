@@ -8,10 +8,11 @@ import pytest
 from portal.models import Customer, Role
 from portal.services import customers
 from portal.services.errors import Forbidden, ValidationFailed
+from tests.dates import business_today
 
 
 def _years_ago(years: int, days: int = 0) -> date:
-    today = date.today()
+    today = business_today()  # the day the app checks ages against
     try:
         then = today.replace(year=today.year - years)
     except ValueError:  # 29 February
