@@ -132,8 +132,7 @@ class LoanCreateSchema(LoanSchema):
     customer = fields.Integer(attribute="customer_id", required=True)
 
 
-class LoanQueryArgsSchema(PagedArgsSchema):
-    pass
+LoanQueryArgsSchema = PagedArgsSchema  # 003's loan list takes the paging alone
 
 
 class InteractionSchema(BaseSchema):

@@ -1,7 +1,6 @@
 """Customers: validation, codes and account numbers, visibility, search."""
 
 import re
-import secrets
 import string
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.models import Customer, CustomerDocument, Loan, Role, User
 from portal.models.base import db
-from portal.services import audit, business_day, permissions, phones
+from portal.services import audit, business_day, codes, permissions, phones
 from portal.services.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from portal.services.pagination import MAX_PER_PAGE, Page, paginate
 from portal.services.users import clean_email
@@ -182,16 +181,8 @@ def _check_assignment(officer_id: int | None, actor: User, customer: Customer | 
 
 
 def random_code() -> str:
-    """An 8-character code in 003's shape, not yet checked against existing ones.
-
-    One draw from the OS's generator for the whole code, not one per character: bulk uploads make 100,000.
-    """
-    number = secrets.randbelow(len(CODE_ALPHABET) ** CODE_LENGTH)
-    chars = []
-    for _ in range(CODE_LENGTH):
-        number, digit = divmod(number, len(CODE_ALPHABET))
-        chars.append(CODE_ALPHABET[digit])
-    return "".join(chars)
+    """An 8-character code in 003's shape, not yet checked against existing ones."""
+    return codes.draw([CODE_ALPHABET] * CODE_LENGTH)
 
 
 def generate_code() -> str:

@@ -1,6 +1,5 @@
 """Savings: deposits and withdrawals through the ledger, with 000's transaction records."""
 
-import secrets
 import string
 from decimal import Decimal
 
@@ -19,7 +18,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import db
-from portal.services import customers, permissions
+from portal.services import codes, customers, permissions
 from portal.services.atomic import atomic
 from portal.services.errors import ValidationFailed
 from portal.services.ledger import InsufficientFunds, Line, post
@@ -29,14 +28,8 @@ CODE_ALPHABET = string.ascii_uppercase + string.digits
 
 
 def transaction_code() -> str:
-    """An M-Pesa-style code: ten capitals and digits, starting with a letter (one draw from the OS's
-    random source, not ten)."""
-    n = secrets.randbelow(26 * 36**9)
-    chars = []
-    for _ in range(9):
-        n, digit = divmod(n, 36)
-        chars.append(CODE_ALPHABET[digit])
-    return string.ascii_uppercase[n] + "".join(chars)
+    """An M-Pesa-style code: ten capitals and digits, starting with a letter."""
+    return codes.draw([string.ascii_uppercase] + [CODE_ALPHABET] * 9)
 
 
 def account_for(customer: Customer, kind: DepositKind = DepositKind.SAVINGS) -> DepositAccount:
