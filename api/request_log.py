@@ -109,14 +109,23 @@ def _log_row(response) -> dict:
             "response_payload": _payload(body, response.content_type), "created_at": utcnow()}
 
 
+def on_record_elsewhere() -> None:
+    """Leave this request out of the log: what it brought is kept in full where it belongs (an M-Pesa
+    notification accepted is its receipt row), and a payment gateway's volume would double the writes."""
+    g.api_log_elsewhere = True
+
+
 def init_request_log(app: Flask) -> None:
     @app.after_request
     def log_api_request(response):
         if request.method == "OPTIONS" or current_surface() is None:
             return response
-        row = _log_row(response)
+        elsewhere = g.get("api_log_elsewhere") and response.status_code < 400  # and not if it failed after
+        row = None if elsewhere else _log_row(response)
         if db.session().in_transaction():  # a view that wrote has committed already; one that read ends here
             db.session.commit()
+        if row is None:
+            return response
         if app.config["API_LOG_FLUSH_SECONDS"] > 0:
             _writer(app).add(row)
         else:

@@ -96,6 +96,9 @@ class Config:
     # Who books the M-Pesa receipts web requests accept: "thread", a booker thread in each web process;
     # "process", a `flask payments book --follow` beside them, so web workers only accept (production).
     MPESA_BOOKER = os.environ.get("MPESA_BOOKER", "thread")
+    # The booker process books in the lulls between notifications, and while they keep coming at least
+    # this often: how late a payment may be booked during a rush, so that answering M-Pesa comes first.
+    MPESA_BOOKER_MAX_WAIT = float(os.environ.get("MPESA_BOOKER_MAX_WAIT", "5"))
     # Statements up to this many table rows render inside the request; longer ones go to a job.
     STATEMENT_INLINE_MAX_ROWS = 60
 

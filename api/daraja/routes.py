@@ -6,6 +6,7 @@ from functools import wraps
 from flask import request
 from flask.views import MethodView
 
+from api import request_log
 from api.common import surface_blueprint
 from api.daraja.errors import SURFACE
 from portal.models.base import db
@@ -59,7 +60,8 @@ class C2bConfirmationView(MethodView):
     @from_daraja
     def post(self, payload):
         """C2B confirmation (TransID, TransAmount, MSISDN, BillRefNumber)"""
-        mpesa.c2b_confirmation(payload)
+        if mpesa.c2b_confirmation(payload).created:
+            request_log.on_record_elsewhere()
         return {"ResultCode": 0, "ResultDesc": "Success"}
 
 

@@ -7,6 +7,7 @@ from flask import current_app, g, request
 from flask.views import MethodView
 from flask_jwt_extended import verify_jwt_in_request
 
+from api import request_log
 from api.common import auth_required, current_user, surface_blueprint
 from api.sokocredit import schemas
 from api.sokocredit.errors import SURFACE
@@ -206,6 +207,7 @@ class MpesaWebhookView(MethodView):
                                       phone=body["phone_number"], reference=body.get("account_reference"))
         if accepted.created:
             db.session.commit()  # kept before answering (the answer is plain values: nothing reloads after)
+            request_log.on_record_elsewhere()
             return {"message": "Payment received; it is being applied.", "duplicate": False, **vars(accepted)}
         # A repeat wrote nothing: its answer is built from what it read, and the request's end closes
         # the transaction (a commit here would expire the payment it answers with, to be read again).

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import Flask, current_app
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.background import per_process
@@ -168,12 +168,39 @@ def book_soon() -> None:
 
 
 def follow(*, interval: float = 0.2) -> None:
-    """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process). A pass ends on
-    a short batch (what is waiting is booked); then it waits `interval`, so that under load receipts book
-    in batches (a fixed number of statements each) rather than a few at a time, for the same CPU as one."""
+    """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process), paced by `Lulls`
+    and looking every `interval`; under load receipts then book in batches (a fixed number of statements
+    each) rather than a few at a time, for the same CPU as one."""
+    lulls = Lulls(current_app.config["MPESA_BOOKER_MAX_WAIT"])
     while True:
-        book_pending()
+        newest = db.session.scalar(select(func.max(_RECEIPTS.c.id)))
+        db.session.commit()  # end the read: a SQLite snapshot, a PostgreSQL transaction left idle
+        if lulls.due(newest, time.monotonic()):
+            book_pending()
         time.sleep(interval)
+
+
+class Lulls:
+    """When the booker process books: in a lull (no receipt arrived since the last look), or once receipts
+    have kept coming for `max_wait` seconds since it last booked.
+
+    Answering M-Pesa comes first: it gives up on a slow answer, and booking alongside takes the CPU (on
+    SQLite, the one write lock) the answers need. A rush is answered at full speed and booked right after;
+    one that goes on is booked every `max_wait` seconds, BATCH receipts a transaction, in turn with the
+    answers."""
+
+    def __init__(self, max_wait: float):
+        self.max_wait = max_wait
+        self.seen: int | None = None  # the newest receipt at the last look
+        self.booked_at = time.monotonic()
+
+    def due(self, newest: int | None, now: float) -> bool:
+        """Whether to book now, `newest` being the newest receipt's id (None: there is none)."""
+        due = newest == self.seen or now - self.booked_at >= self.max_wait
+        self.seen = newest
+        if due:
+            self.booked_at = now
+        return due
 
 
 class _Booker:

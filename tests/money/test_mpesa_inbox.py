@@ -7,6 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from flask import current_app
 from flask_migrate import upgrade
 
 from portal import create_app
@@ -215,21 +216,78 @@ def test_a_backlog_books_in_batches_that_let_other_writers_in_between_on_sqlite(
     assert {receipt_row(f"QAB{n:07d}").status for n in range(5)} == {ReceiptStatus.BOOKED}
 
 
-def test_the_booker_process_books_as_receipts_arrive_and_idles_between(customer, make_loan, monkeypatch):
+INTERVAL = 0.25  # the booker process's wait between looks (a binary fraction: the clock adds up exactly)
+
+
+class Clock:
+    """This module's time for the booker process: each nap moves the clock on; after each of the booker's
+    waits between looks (INTERVAL) `during_nap` runs, and the last stops the process."""
+
+    def __init__(self, naps: int, during_nap=lambda: None):
+        self.now, self.naps, self.during_nap, self.napped = 0.0, naps, during_nap, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.napped.append(seconds)
+        self.now += seconds
+        if seconds == INTERVAL:
+            if self.napped.count(INTERVAL) == self.naps:
+                raise KeyboardInterrupt  # how the process is stopped
+            self.during_nap()
+
+
+def follow(monkeypatch, clock: Clock, max_wait: float = 5.0) -> None:
+    monkeypatch.setattr(mpesa_inbox, "time", clock)  # this module's, not every thread's
+    monkeypatch.setitem(current_app.config, "MPESA_BOOKER_MAX_WAIT", max_wait)
+    with pytest.raises(KeyboardInterrupt):
+        mpesa_inbox.follow(interval=INTERVAL)
+
+
+def test_the_booker_process_books_in_the_first_lull(customer, make_loan, monkeypatch):
     loan = make_loan(customer)
     mpesa_inbox.accept(receipt="QAB1234567", amount="1000", phone="0712345678")
-    naps = []
+    seen = []
+    clock = Clock(naps=2, during_nap=lambda: seen.append(receipt_row("QAB1234567").status))
 
-    def nap(seconds):
-        naps.append(seconds)
-        raise KeyboardInterrupt  # how the process is stopped
-    monkeypatch.setattr(mpesa_inbox, "time", SimpleNamespace(sleep=nap))  # this module's, not every thread's
+    follow(monkeypatch, clock)
 
-    with pytest.raises(KeyboardInterrupt):
-        mpesa_inbox.follow(interval=0.2)
-
-    assert naps == [0.2]  # it booked, found nothing more, and went to wait
+    # The first look finds a receipt new since the last (none): receipts are arriving. The next finds
+    # nothing newer, and books.
+    assert seen == [ReceiptStatus.PENDING] and clock.napped == [0.25, 0.25]
+    assert receipt_row("QAB1234567").status == ReceiptStatus.BOOKED
     assert loans.outstanding(loan) == D("51889.15")
+
+
+def test_while_receipts_keep_coming_the_booker_process_books_every_max_wait(customer, make_loan, monkeypatch):
+    make_loan(customer)
+    arrived, booked_at = [], []
+    book_pending = mpesa_inbox.book_pending
+
+    def arrive():
+        code = f"QAD{len(arrived):07d}"
+        mpesa_inbox.accept(receipt=code, amount="10", phone="0712345678")
+        arrived.append(code)
+
+    def booking_pass():
+        booked_at.append((clock.now, len(arrived)))
+        return book_pending()
+    monkeypatch.setattr(mpesa_inbox, "book_pending", booking_pass)
+    clock = Clock(naps=12, during_nap=arrive)  # a new receipt at every look but the first, for 2.75 seconds
+
+    follow(monkeypatch, clock, max_wait=1.0)
+
+    assert booked_at == [(0.0, 0), (1.0, 4), (2.0, 8)]  # an empty inbox is a lull
+    assert [receipt_row(code).status for code in arrived] == [ReceiptStatus.BOOKED] * 8 + [ReceiptStatus.PENDING] * 3
+
+
+def test_lulls_book_when_nothing_new_came_or_when_the_wait_is_up():
+    lulls = mpesa_inbox.Lulls(max_wait=5.0)
+    t0 = lulls.booked_at
+    assert [lulls.due(newest, t0 + 0.2 * i) for i, newest in enumerate([None, 3, 3, 4, 5])] == [
+        True, False, True, False, False]  # an empty inbox; 3 arrives; a lull; 4 and 5 arrive
+    assert lulls.due(9, t0 + 5.4) and not lulls.due(10, t0 + 5.6)  # five seconds since it booked at 0.4
 
 
 def test_the_booker_process_waits_after_draining_a_backlog_too(customer, make_loan, monkeypatch):
@@ -244,18 +302,12 @@ def test_the_booker_process_waits_after_draining_a_backlog_too(customer, make_lo
     def booking_pass():
         events.append("pass")
         return book_pending()
-
-    def nap(seconds):
-        if seconds == 0.2:
-            events.append("wait")
-            raise KeyboardInterrupt
     monkeypatch.setattr(mpesa_inbox, "book_pending", booking_pass)
-    monkeypatch.setattr(mpesa_inbox, "time", SimpleNamespace(sleep=nap))
+    clock = Clock(naps=2, during_nap=lambda: events.append("wait"))
 
-    with pytest.raises(KeyboardInterrupt):
-        mpesa_inbox.follow(interval=0.2)
+    follow(monkeypatch, clock)
 
-    assert events == ["pass", "wait"]  # the pass booked 2 + 1
+    assert events == ["wait", "pass"] and clock.napped[-1] == INTERVAL  # the pass booked 2 + 1, then waited
     assert {receipt_row(f"QAC{n:07d}").status for n in range(3)} == {ReceiptStatus.BOOKED}
 
 

@@ -105,6 +105,15 @@ def test_a_paybill_payment_is_matched_by_its_account_number_even_with_a_masked_m
     assert loan.outstanding_balance == D("8000.00")
 
 
+def test_a_confirmation_accepted_is_kept_as_its_receipt_not_in_the_request_log(loan, callbacks):
+    simulator, queued, deliver_all = callbacks
+    simulator.customer_pays_bill("+254712345678", D("2000"), loan.loan_number)
+    queued.append(queued[0])  # Daraja delivers it twice
+
+    assert [r.status_code for r in deliver_all()] == [200, 200]
+    assert [row.endpoint.rsplit("/", 1)[1] for row in db.session.query(ApiLog)] == ["confirmation"]  # the repeat
+
+
 def test_a_b2c_result_settles_its_request_with_the_receipt(callbacks, loan):
     simulator, queued, deliver_all = callbacks
     answer = simulator.b2c("+254712345678", D("5000"), "loan payout")
