@@ -102,6 +102,10 @@ class Config:
     # Statements up to this many table rows render inside the request; longer ones go to a job.
     STATEMENT_INLINE_MAX_ROWS = 60
 
+    # How often each process looks again at what its Socket.IO connections presented, and drops those
+    # whose token expired or was signed out, or whose user was deactivated (0: never; tests ask directly).
+    SOCKET_RECHECK_SECONDS = float(os.environ.get("SOCKET_RECHECK_SECONDS", "30"))
+
     # Where times are shown as a clock time (000's "time" and "date"); stored times are UTC.
     DISPLAY_TIMEZONE = os.environ.get("MKOPO_TIMEZONE", "Africa/Nairobi")
 
@@ -148,6 +152,7 @@ class TestingConfig(Config):
     JOB_BACKEND = "eager"
     API_LOG_FLUSH_SECONDS = 0.0
     ACCRUE_WORKERS = 1  # a test's rows are in its own transaction, which other connections do not see
+    SOCKET_RECHECK_SECONDS = 0.0
 
 
 CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig, "testing": TestingConfig}

@@ -3,7 +3,9 @@ notification:<user_id>.
 
 A client authenticates when it connects, with the portal's session cookie or a 001 access token (the
 `token` of the Socket.IO `auth` payload, a `token` query argument, or an `Authorization: Bearer` header),
-and joins its own user's room and no other; anyone else is refused. A notification is pushed once the
+and joins its own user's room and no other; anyone else is refused. Each process looks again at what
+its connections presented every SOCKET_RECHECK_SECONDS, and drops those that no longer hold: a token
+expired or signed out (logout, logout-all), a user deactivated. A notification is pushed once the
 transaction that created it commits: new Notification rows are collected when they are flushed and
 emitted from the session's after_commit, so a rolled-back transaction (or savepoint) pushes nothing.
 
@@ -13,6 +15,9 @@ or a CLI command reaches clients connected to whichever process serves /socket.i
 """
 
 import logging
+import threading
+import time
+from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_app_context, request
 from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
@@ -20,6 +25,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import Notification
+from portal.services.auth import active_sessions, active_user_ids
 
 NAMESPACE = "/notifications"
 _PENDING = "mkopo.new_notifications"
@@ -58,12 +64,68 @@ def init_app(app: Flask) -> SocketIO:
     return socketio
 
 
+@dataclass(frozen=True)
+class Credential:
+    """What a connection presented: its user, and for a token the API session, version and expiry."""
+
+    user_id: int
+    token: tuple[str, int, int] | None = None  # (session id, user id, token version), as auth checks them
+    expires: float | None = None  # the token's exp, in epoch seconds
+
+
 class NotificationsNamespace(Namespace):
+    def __init__(self, namespace: str):
+        super().__init__(namespace)
+        self.credentials: dict[str, Credential] = {}  # this process's connections, by sid
+        self._watching = False  # a thread rechecks them while there are any
+        self._lock = threading.Lock()
+
     def on_connect(self, auth=None):
-        user_id = _authenticated_user_id(auth)
-        if user_id is None:
+        credential = _authenticate(auth)
+        if credential is None:
             raise ConnectionRefusedError("Authentication required: sign in, or send a 001 access token.")
-        join_room(room(user_id), namespace=NAMESPACE)
+        join_room(room(credential.user_id), namespace=NAMESPACE)
+        self.credentials[request.sid] = credential
+        if current_app.config["SOCKET_RECHECK_SECONDS"] > 0:
+            self._watch(current_app._get_current_object())
+
+    def on_disconnect(self, reason=None):
+        self.credentials.pop(request.sid, None)
+
+    def drop_lapsed(self) -> list[str]:
+        """Disconnect this process's connections whose credential no longer holds (in two queries); their
+        sids."""
+        held = dict(self.credentials)
+        tokens = active_sessions([c.token for c in held.values() if c.token])
+        users = active_user_ids({c.user_id for c in held.values() if c.token is None})
+        now = time.time()
+        lapsed = [sid for sid, c in held.items()
+                  if (c.token not in tokens or c.expires <= now if c.token else c.user_id not in users)]
+        for sid in lapsed:
+            self.socketio.server.disconnect(sid, namespace=NAMESPACE)
+            self.credentials.pop(sid, None)
+        return lapsed
+
+    def _watch(self, app: Flask) -> None:
+        """Recheck every SOCKET_RECHECK_SECONDS, from now until no connection is left."""
+        with self._lock:
+            if self._watching:
+                return
+            self._watching = True
+        self.socketio.start_background_task(self._recheck_while_connected, app)
+
+    def _recheck_while_connected(self, app: Flask) -> None:
+        while True:
+            self.socketio.sleep(app.config["SOCKET_RECHECK_SECONDS"])
+            with self._lock:  # a connection added before this look keeps the thread; one after starts another
+                if not self.credentials:
+                    self._watching = False
+                    return
+            with app.app_context():
+                try:
+                    self.drop_lapsed()
+                except Exception:  # nothing above this thread would report it; the next round retries
+                    log.exception("Socket.IO: could not check the connections' credentials")
 
 
 def _presented_token(auth) -> str | None:
@@ -75,8 +137,8 @@ def _presented_token(auth) -> str | None:
     return header[7:] if header.startswith("Bearer ") else None
 
 
-def _authenticated_user_id(auth) -> int | None:
-    """The connecting user's id: a presented token decides alone (a bad one is refused); else the portal
+def _authenticate(auth) -> Credential | None:
+    """What the connecting user presented: a token decides alone (a bad one is refused); else the portal
     session. Checked in a fresh app context, so nothing cached in `g` (flask-login's user) carries over."""
     from flask_login import current_user
 
@@ -90,8 +152,9 @@ def _authenticated_user_id(auth) -> int | None:
                 tokens.verify_token(token, "access")
             except AuthFailed:
                 return None
-            return g.api_user.id
-        return current_user.id if current_user.is_authenticated else None
+            claims = g.token_claims
+            return Credential(g.api_user.id, (claims["sid"], g.api_user.id, claims["tv"]), claims["exp"])
+        return Credential(current_user.id) if current_user.is_authenticated else None
 
 
 def _collect_new(session: Session, _flush_context) -> None:

@@ -25,11 +25,14 @@ def start_session(user: User, user_agent: str = "") -> AuthSession:
     return session
 
 
+# A session is live while it is neither revoked nor expired and its user is active.
+_LIVE = (AuthSession.revoked_at.is_(None), AuthSession.expires_at > bindparam("now"), User.is_active.is_(True))
 # Built once: every API request asks it.
 _ACTIVE_SESSION = select(AuthSession, User).join(User, User.id == AuthSession.user_id).where(
     AuthSession.id == bindparam("session_id"), AuthSession.user_id == bindparam("user_id"),
-    AuthSession.revoked_at.is_(None), AuthSession.expires_at > bindparam("now"),
-    User.token_version == bindparam("token_version"), User.is_active.is_(True))
+    User.token_version == bindparam("token_version"), *_LIVE)
+_ACTIVE_SESSIONS = select(AuthSession.id, AuthSession.user_id, User.token_version).join(
+    User, User.id == AuthSession.user_id).where(AuthSession.id.in_(bindparam("session_ids", expanding=True)), *_LIVE)
 
 
 def active_session(session_id: str, user_id: int, token_version: int) -> tuple[AuthSession, User] | None:
@@ -37,6 +40,22 @@ def active_session(session_id: str, user_id: int, token_version: int) -> tuple[A
     row = db.session.execute(_ACTIVE_SESSION, {"session_id": session_id, "user_id": user_id, "now": utcnow(),
                                                "token_version": token_version}).first()
     return (row[0], row[1]) if row else None
+
+
+def active_sessions(claims: list[tuple[str, int, int]]) -> set[tuple[str, int, int]]:
+    """Of tokens' (session id, user id, token version), those `active_session` would still accept: one
+    query however many."""
+    if not claims:
+        return set()
+    live = db.session.execute(_ACTIVE_SESSIONS, {"session_ids": sorted({c[0] for c in claims}), "now": utcnow()})
+    return set(claims) & {tuple(row) for row in live}
+
+
+def active_user_ids(user_ids: set[int]) -> set[int]:
+    """Of `user_ids`, the users still active (a deactivated one is signed out everywhere)."""
+    if not user_ids:
+        return set()
+    return set(db.session.scalars(select(User.id).where(User.id.in_(user_ids), User.is_active.is_(True))))
 
 
 def rotate_refresh(session: AuthSession, presented_jti: str) -> str | None:

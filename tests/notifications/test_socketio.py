@@ -1,11 +1,19 @@
 """001's Socket.IO namespace /notifications: who may connect, and `notification:<user_id>` pushed to its
 user alone, after the transaction that made it commits and never for one rolled back."""
 
-import pytest
+import time
+from types import SimpleNamespace
 
+import pytest
+from flask_migrate import upgrade
+
+from portal import create_app, realtime
+from portal.models import User
 from portal.models.base import db
 from portal.realtime import NAMESPACE, payload
 from portal.services import auth, notifier
+from tests.factories import UserFactory
+from tests.queries import statements_sent
 
 
 def events(client) -> list[dict]:
@@ -184,3 +192,88 @@ def test_a_socket_from_another_site_is_refused_before_any_session(client):
     response = client.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "https://evil.example"})
 
     assert response.status_code == 400 and b"Not an accepted origin" in response.data
+
+
+# --- a connection outlives nothing it presented ------------------------------------------------------------
+
+
+def namespace(socketio):
+    return socketio.server.namespace_handlers[NAMESPACE]
+
+
+def test_sockets_whose_token_was_signed_out_are_dropped_at_the_next_check(socketio, connect, access_token, alice,
+                                                                           bob, notify):
+    alices, bobs = connect(auth={"token": access_token(alice)}), connect(auth={"token": access_token(bob)})
+    auth.end_all_sessions(alice)  # 001's logout-all
+    db.session.commit()
+
+    assert namespace(socketio).drop_lapsed() and not alices.is_connected(NAMESPACE)
+    assert bobs.is_connected(NAMESPACE)
+    notify(bob, title="Still here")
+    assert [e["args"][0]["title"] for e in events(bobs)] == ["Still here"]
+
+
+def test_a_socket_is_dropped_once_its_token_expires(socketio, connect, access_token, alice, monkeypatch):
+    socket = connect(auth={"token": access_token(alice)})
+    assert namespace(socketio).drop_lapsed() == [] and socket.is_connected(NAMESPACE)
+    expires = next(iter(namespace(socketio).credentials.values())).expires
+
+    monkeypatch.setattr(realtime, "time", SimpleNamespace(time=lambda: expires))
+
+    assert len(namespace(socketio).drop_lapsed()) == 1 and not socket.is_connected(NAMESPACE)
+
+
+def test_a_portal_socket_is_dropped_once_its_user_is_deactivated(socketio, client, connect, login_as, alice):
+    login_as(user=alice)
+    socket = connect(flask_test_client=client)
+    assert namespace(socketio).drop_lapsed() == [] and socket.is_connected(NAMESPACE)
+
+    alice.is_active = False
+    db.session.commit()
+
+    assert len(namespace(socketio).drop_lapsed()) == 1 and not socket.is_connected(NAMESPACE)
+    assert namespace(socketio).credentials == {}
+
+
+def test_checking_the_connections_costs_two_queries_however_many(socketio, client, connect, login_as, access_token,
+                                                                  alice, bob):
+    login_as(user=alice)
+    connect(flask_test_client=client)
+    check = namespace(socketio).drop_lapsed
+    few = statements_sent(check)
+    for _ in range(5):
+        connect(auth={"token": access_token(bob)})
+        connect(auth={"token": access_token(alice)})
+
+    assert len(few) == 1 and len(statements_sent(check)) == 2  # the portal's users; the tokens' sessions
+
+
+def test_a_process_rechecks_its_sockets_while_any_are_connected(tmp_path):
+    """SOCKET_RECHECK_SECONDS on, as served: on its own database file, which the checking thread reads."""
+    from api import tokens
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'sockets.db'}", "SECRET_KEY": "s" * 40,
+                      "SOCKET_RECHECK_SECONDS": 0.05})
+    with app.app_context():
+        upgrade()
+        user = UserFactory()
+        with app.test_request_context():
+            token, _ = tokens.issue_pair(user, "lender")
+        db.session.commit()
+        user_id = user.id
+    socketio = app.extensions["socketio"]
+    socket = socketio.test_client(app, namespace=NAMESPACE, auth={"token": token})
+    assert socket.is_connected(NAMESPACE)
+
+    with app.app_context():
+        auth.end_all_sessions(db.session.get(User, user_id))
+        db.session.commit()
+    for _ in range(100):
+        if not socket.is_connected(NAMESPACE) and not namespace(socketio)._watching:
+            break
+        time.sleep(0.02)
+
+    assert not socket.is_connected(NAMESPACE)
+    assert not namespace(socketio)._watching  # no connection left: the thread ended
+    with app.app_context():
+        db.engine.dispose()
