@@ -10,7 +10,7 @@ Shaper = Callable[[int, str, dict[str, list[str]], str], dict]
 
 CODES = {400: "BAD_REQUEST", 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND",
          405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 422: "VALIDATION_ERROR",
-         429: "RATE_LIMITED", 500: "SERVER_ERROR"}
+         429: "RATE_LIMITED", 500: "SERVER_ERROR", 503: "SERVICE_UNAVAILABLE"}
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,12 @@ flask-smorest's own handler is switched off (portal.extensions.MkopoApi) so that
 this one dispatcher decides, by the surface the request was routed to.
 """
 
-from flask import Flask, render_template, request
+import sqlite3
+
+from flask import Flask, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from portal.htmx import hx_redirect, is_htmx
 from portal.models.base import db
@@ -15,8 +18,10 @@ from portal.services.errors import DomainError
 TITLES = {
     400: "Bad request", 401: "Sign in needed", 403: "Not allowed", 404: "Page not found",
     405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Could not process",
-    429: "Too many attempts", 500: "Something went wrong",
+    429: "Too many attempts", 500: "Something went wrong", 503: "Busy",
 }
+BUSY = "The system is busy. Try again in a moment; nothing was saved."
+RETRY_AFTER_SECONDS = 5
 
 
 def register_error_handlers(app: Flask, api_error_response) -> None:
@@ -53,13 +58,36 @@ def register_error_handlers(app: Flask, api_error_response) -> None:
             if valid_methods := getattr(exc, "valid_methods", None):
                 response.headers["Allow"] = ", ".join(valid_methods)
             return response
-        return html(status, exc.description if status < 500 else "We have been told and will look into it.")
+        return html(status, "We have been told and will look into it." if status == 500 else exc.description)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(sqlite3.OperationalError)  # raised by SQLite's BEGIN IMMEDIATE, which no wrapper sees
+    def database_unavailable(exc: Exception):
+        if not _busy_or_unreachable(exc):
+            return unexpected(exc)
+        app.logger.warning("database busy or unreachable on %s %s: %s", request.method, request.path, exc)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself may be gone: the pool replaces it
+            db.session.invalidate()
+        response = make_response(http_error(ServiceUnavailable(BUSY)))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return http_error(InternalServerError())
+
+
+def _busy_or_unreachable(exc: Exception) -> bool:
+    """A database that is overloaded or out of reach (a 503, worth retrying), not a bug (a 500). SQLite says
+    so only in the message: it reports a bad statement as an OperationalError too."""
+    original = getattr(exc, "orig", exc)
+    if isinstance(original, sqlite3.OperationalError):
+        return "locked" in str(original) or "busy" in str(original)
+    return True  # PostgreSQL: a lost connection, a lock or statement timeout, a deadlock, no resources
 
 
 def _flatten_webargs(messages: dict) -> dict[str, list[str]]:
