@@ -30,6 +30,7 @@ from portal.services import arrears, schedules
 
 SECRET = "bench-webhook-secret"
 ROUNDS = 4  # served measurements alternate between Mkopo and its yardstick this many times
+SUSTAINED_WAITS = 2.5  # the long rush lasts this many of the booker's longest waits (MPESA_BOOKER_MAX_WAIT)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -213,6 +214,14 @@ def main() -> None:
             yardstick_s += share / serving.load(yardstick_post, share, 201, "the bare endpoint")
         n = share * ROUNDS
         rows.extend(webhook_rows("gunicorn 2 sync workers", n / served_s, n / booked_s, n / yardstick_s))
+        # A rush longer than the booker's wait: it books alongside the answers, as in a steady stream.
+        lasting = SUSTAINED_WAITS * app.config["MPESA_BOOKER_MAX_WAIT"]
+        n = round(n / served_s * lasting) // 4 * 4
+        start = time.perf_counter()
+        answered = serving.load(webhook, n, 202, "the webhook")
+        booked = n / (wait_booked(url) - start)
+        rows.extend(webhook_rows(f"gunicorn, a {n / answered:.0f} s rush", answered, booked,
+                                 serving.load(yardstick_post, n, 201, "the bare endpoint")))
     finally:
         serving.stop(mkopo, bare, booking)
 
