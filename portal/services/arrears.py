@@ -51,9 +51,10 @@ _CHARGES = """
     WHERE cents > penalty_due
 """
 _PERIOD_DAYS_SQL = " ".join(f"WHEN '{f.value}' THEN {days}" for f, days in PERIOD_DAYS.items())
-# OFFSET 0 keeps PostgreSQL from merging `late` into the queries above it, which would work out each
-# row's overdue x periods once for every place `cents` uses it.
-_FENCE = {"postgresql": "OFFSET 0", "sqlite": ""}
+# A fence keeps the database from merging `late` into the queries above it, which would work out each
+# row's overdue x periods (and on SQLite its days late, from two dates) once for every place `cents` uses
+# it: PostgreSQL keeps a subquery with OFFSET whole, SQLite one with a LIMIT (-1: none).
+_FENCE = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1"}
 
 
 def _charges(dialect: str) -> str:
@@ -94,13 +95,15 @@ _FILL_CHARGES = text("INSERT INTO penalty_charges (id, loan_id, customer_id, cen
 _CHARGES_TOTALS = text("SELECT count(DISTINCT loan_id), coalesce(sum(cents - penalty_due), 0) FROM penalty_charges")
 _POST_CHARGES = text("""
     INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
-    SELECT :entry_id, side.gl, side.sign * sum(c.cents - c.penalty_due), c.customer_id, c.loan_id
-    FROM penalty_charges c CROSS JOIN (SELECT :receivable AS gl, 1 AS sign UNION ALL SELECT :income, -1) AS side
-    GROUP BY c.loan_id, c.customer_id, side.gl, side.sign
-    ORDER BY c.loan_id, side.sign DESC
+    SELECT :entry_id, side.gl, side.sign * per_loan.extra, per_loan.customer_id, per_loan.loan_id
+    FROM (SELECT loan_id, customer_id, sum(cents - penalty_due) AS extra FROM penalty_charges
+          GROUP BY loan_id, customer_id) AS per_loan
+    CROSS JOIN (SELECT :receivable AS gl, 1 AS sign UNION ALL SELECT :income, -1) AS side
+    ORDER BY per_loan.loan_id, side.sign DESC
 """)
-_SET_PENALTIES = text("UPDATE installments SET penalty_due = c.cents FROM penalty_charges c "
-                      "WHERE installments.id = c.id")
+# The charges lead (`id IN`: a seek per charge), or the planner may scan every installment each batch.
+_SET_PENALTIES = text("UPDATE installments SET penalty_due = (SELECT c.cents FROM penalty_charges c "
+                      "WHERE c.id = installments.id) WHERE id IN (SELECT id FROM penalty_charges)")
 # Any constant: two accrual runs on PostgreSQL queue, so one never charges what the other just did.
 ACCRUE_LOCK_KEY = 0x6D6B6F706F01
 
