@@ -109,10 +109,12 @@ def _log_row(response) -> dict:
             "response_payload": _payload(body, response.content_type), "created_at": utcnow()}
 
 
-def on_record_elsewhere() -> None:
-    """Leave this request out of the log: what it brought is kept in full where it belongs (an M-Pesa
-    notification accepted is its receipt row), and a payment gateway's volume would double the writes."""
-    g.api_log_elsewhere = True
+def leave_out() -> None:
+    """Leave this request out of the log if a gateway made it (no user) and it succeeds: what it is for is
+    kept where it belongs (an M-Pesa notification accepted is its receipt row: code, amount, phone,
+    reference, when), and at a payment gateway's volume a log row each would double the writes. A person's
+    request is always logged: who did it is on no other record."""
+    g.api_log_left_out = True
 
 
 def init_request_log(app: Flask) -> None:
@@ -120,8 +122,8 @@ def init_request_log(app: Flask) -> None:
     def log_api_request(response):
         if request.method == "OPTIONS" or current_surface() is None:
             return response
-        elsewhere = g.get("api_log_elsewhere") and response.status_code < 400  # and not if it failed after
-        row = None if elsewhere else _log_row(response)
+        left_out = g.get("api_log_left_out") and g.get("api_user") is None and response.status_code < 400
+        row = None if left_out else _log_row(response)
         if db.session().in_transaction():  # a view that wrote has committed already; one that read ends here
             db.session.commit()
         if row is None:

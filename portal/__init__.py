@@ -96,6 +96,7 @@ def _init_login(app: Flask) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys on, WAL, and SQLAlchemy (not pysqlite) in charge of BEGIN, so savepoints work."""
+    from portal.models.base import READS_ONLY
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -108,8 +109,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        # SQLite ignores SELECT ... FOR UPDATE: a request that may write takes the write lock
-        # up front, so its reads cannot go stale under a concurrent writer (no lost updates).
-        reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+        # SQLite ignores SELECT ... FOR UPDATE: a transaction that may write (any but a GET request's, or
+        # one begun by `reading`) takes the write lock up front, so its reads cannot go stale under a
+        # concurrent writer (no lost updates).
+        reading = connection.get_execution_options().get(READS_ONLY) or (
+            has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"))
         # Straight to the driver: SQLAlchemy's statement machinery cost more than the BEGIN itself.
         connection.connection.driver_connection.execute("BEGIN" if reading else "BEGIN IMMEDIATE")

@@ -20,7 +20,7 @@ TITLES = {
     405: "Method not allowed", 409: "Conflict", 413: "Too large", 422: "Could not process",
     429: "Too many attempts", 500: "Something went wrong", 503: "Busy",
 }
-BUSY = "The system is busy. Try again in a moment; nothing was saved."
+BUSY = "The system is busy. Try again in a moment: what you sent may not have been saved."
 RETRY_AFTER_SECONDS = 5
 
 
@@ -65,7 +65,7 @@ def register_error_handlers(app: Flask, api_error_response) -> None:
     def database_unavailable(exc: Exception):
         if not _busy_or_unreachable(exc):
             return unexpected(exc)
-        app.logger.warning("database busy or unreachable on %s %s: %s", request.method, request.path, exc)
+        app.logger.warning("database busy or unreachable on %s %s", request.method, request.path, exc_info=exc)
         try:
             db.session.rollback()
         except Exception:  # the connection itself may be gone: the pool replaces it
@@ -81,13 +81,25 @@ def register_error_handlers(app: Flask, api_error_response) -> None:
         return http_error(InternalServerError())
 
 
+# PostgreSQL's error classes that say "not now" rather than "never": connection lost, serialization
+# failure or deadlock, insufficient resources, operator intervention (a statement timeout, a shutdown);
+# and a lock not available.
+_TRANSIENT_CLASSES = ("08", "40", "53", "57")
+_LOCK_NOT_AVAILABLE = "55P03"
+_SQLITE_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def _busy_or_unreachable(exc: Exception) -> bool:
-    """A database that is overloaded or out of reach (a 503, worth retrying), not a bug (a 500). SQLite says
-    so only in the message: it reports a bad statement as an OperationalError too."""
+    """A database that is overloaded or out of reach (a 503, worth retrying), not a bug (a 500)."""
     original = getattr(exc, "orig", exc)
-    if isinstance(original, sqlite3.OperationalError):
-        return "locked" in str(original) or "busy" in str(original)
-    return True  # PostgreSQL: a lost connection, a lock or statement timeout, a deadlock, no resources
+    if isinstance(original, sqlite3.OperationalError):  # SQLite also reports a bad statement so
+        code = getattr(original, "sqlite_errorcode", None)
+        return (code & 0xFF) in _SQLITE_BUSY if code is not None else str(original).startswith(
+            ("database is locked", "database table is locked"))
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate is None:  # psycopg names none when the connection itself failed
+        return True
+    return sqlstate.startswith(_TRANSIENT_CLASSES) or sqlstate == _LOCK_NOT_AVAILABLE
 
 
 def _flatten_webargs(messages: dict) -> dict[str, list[str]]:

@@ -5,7 +5,8 @@ A client authenticates when it connects, with the portal's session cookie or a 0
 `token` of the Socket.IO `auth` payload, a `token` query argument, or an `Authorization: Bearer` header),
 and joins its own user's room and no other; anyone else is refused. Each process looks again at what
 its connections presented every SOCKET_RECHECK_SECONDS, and drops those that no longer hold: a token
-expired or signed out (logout, logout-all), a user deactivated. A notification is pushed once the
+expired or signed out (logout, logout-all), a portal sign-in ended by logout-all or a password change,
+a user deactivated. A notification is pushed once the
 transaction that created it commits: new Notification rows are collected when they are flushed and
 emitted from the session's after_commit, so a rolled-back transaction (or savepoint) pushes nothing.
 
@@ -25,7 +26,8 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import Notification
-from portal.services.auth import active_sessions, active_user_ids
+from portal.models.base import reading
+from portal.services.auth import active_sessions, signed_in_staff
 
 NAMESPACE = "/notifications"
 _PENDING = "mkopo.new_notifications"
@@ -66,11 +68,17 @@ def init_app(app: Flask) -> SocketIO:
 
 @dataclass(frozen=True)
 class Credential:
-    """What a connection presented: its user, and for a token the API session, version and expiry."""
+    """What a connection presented: its user and token version, and for a token its API session and expiry."""
 
     user_id: int
-    token: tuple[str, int, int] | None = None  # (session id, user id, token version), as auth checks them
-    expires: float | None = None  # the token's exp, in epoch seconds
+    token_version: int
+    session_id: str | None = None  # a token's API session; None for the portal's cookie
+    expires: float | None = None  # a token's exp, in epoch seconds
+
+    @property
+    def token(self) -> tuple[str, int, int] | None:
+        """A token's (session id, user id, version), as auth checks them; None for the portal's cookie."""
+        return (self.session_id, self.user_id, self.token_version) if self.session_id else None
 
 
 class NotificationsNamespace(Namespace):
@@ -97,10 +105,14 @@ class NotificationsNamespace(Namespace):
         sids."""
         held = dict(self.credentials)
         tokens = active_sessions([c.token for c in held.values() if c.token])
-        users = active_user_ids({c.user_id for c in held.values() if c.token is None})
+        portal = signed_in_staff({(c.user_id, c.token_version) for c in held.values() if not c.token})
         now = time.time()
-        lapsed = [sid for sid, c in held.items()
-                  if (c.token not in tokens or c.expires <= now if c.token else c.user_id not in users)]
+
+        def holds(c: Credential) -> bool:
+            if c.token:
+                return c.token in tokens and c.expires > now
+            return (c.user_id, c.token_version) in portal
+        lapsed = [sid for sid, c in held.items() if not holds(c)]
         for sid in lapsed:
             self.socketio.server.disconnect(sid, namespace=NAMESPACE)
             self.credentials.pop(sid, None)
@@ -123,6 +135,7 @@ class NotificationsNamespace(Namespace):
                     return
             with app.app_context():
                 try:
+                    reading()
                     self.drop_lapsed()
                 except Exception:  # nothing above this thread would report it; the next round retries
                     log.exception("Socket.IO: could not check the connections' credentials")
@@ -153,8 +166,10 @@ def _authenticate(auth) -> Credential | None:
             except AuthFailed:
                 return None
             claims = g.token_claims
-            return Credential(g.api_user.id, (claims["sid"], g.api_user.id, claims["tv"]), claims["exp"])
-        return Credential(current_user.id) if current_user.is_authenticated else None
+            return Credential(g.api_user.id, claims["tv"], claims["sid"], claims["exp"])
+        if not current_user.is_authenticated:
+            return None
+        return Credential(current_user.id, current_user.token_version)
 
 
 def _collect_new(session: Session, _flush_context) -> None:

@@ -207,7 +207,7 @@ class MpesaWebhookView(MethodView):
                                       phone=body["phone_number"], reference=body.get("account_reference"))
         if accepted.created:
             db.session.commit()  # kept before answering (the answer is plain values: nothing reloads after)
-            request_log.on_record_elsewhere()
+            request_log.leave_out()
             return {"message": "Payment received; it is being applied.", "duplicate": False, **vars(accepted)}
         # A repeat wrote nothing: its answer is built from what it read, and the request's end closes
         # the transaction (a commit here would expire the payment it answers with, to be read again).

@@ -26,6 +26,17 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+READS_ONLY = "mkopo_reads_only"  # execution option of a transaction that only reads
+
+
+def reading() -> None:
+    """Begin the session's transaction, unless one is open, as one that only reads: on SQLite a plain
+    BEGIN, not the write lock that a transaction outside a GET request takes up front (a background
+    loop's look)."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={READS_ONLY: True})
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

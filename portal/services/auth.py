@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from portal.models import AuthSession, CodePurpose, OneTimeCode, User
+from portal.models import STAFF_ROLES, AuthSession, CodePurpose, OneTimeCode, User
 from portal.models.base import db, utcnow
 from portal.services import audit, notifier, users
 from portal.services.errors import ValidationFailed
@@ -51,11 +51,14 @@ def active_sessions(claims: list[tuple[str, int, int]]) -> set[tuple[str, int, i
     return set(claims) & {tuple(row) for row in live}
 
 
-def active_user_ids(user_ids: set[int]) -> set[int]:
-    """Of `user_ids`, the users still active (a deactivated one is signed out everywhere)."""
-    if not user_ids:
+def signed_in_staff(sessions: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Of portal sign-ins' (user id, token version), those still good: an active staff user whose version
+    has not moved since (logout-all and a password change move it), as the portal's user loader checks."""
+    if not sessions:
         return set()
-    return set(db.session.scalars(select(User.id).where(User.id.in_(user_ids), User.is_active.is_(True))))
+    rows = db.session.execute(select(User.id, User.token_version).where(
+        User.id.in_({user_id for user_id, _ in sessions}), User.is_active.is_(True), User.role.in_(STAFF_ROLES)))
+    return sessions & {tuple(row) for row in rows}
 
 
 def rotate_refresh(session: AuthSession, presented_jti: str) -> str | None:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from portal.background import per_process
 from portal.models import MpesaReceipt, Payment, ReceiptStatus, User
-from portal.models.base import db, utcnow
+from portal.models.base import db, reading, utcnow
 from portal.services import audit, permissions, repayments
 from portal.services.errors import Conflict, DomainError
 
@@ -170,13 +170,20 @@ def book_soon() -> None:
 def follow(*, interval: float = 0.2) -> None:
     """Book as receipts arrive, until stopped: the booker process (MPESA_BOOKER=process), paced by `Lulls`
     and looking every `interval`; under load receipts then book in batches (a fixed number of statements
-    each) rather than a few at a time, for the same CPU as one."""
-    lulls = Lulls(current_app.config["MPESA_BOOKER_MAX_WAIT"])
+    each) rather than a few at a time, for the same CPU as one. A pass that fails (the database busy or
+    restarting) is logged and the next look tries again: the process outlives it."""
+    lulls = Lulls(current_app.config["MPESA_BOOKER_MAX_WAIT"], time.monotonic())
     while True:
-        newest = db.session.scalar(select(func.max(_RECEIPTS.c.id)))
-        db.session.commit()  # end the read: a SQLite snapshot, a PostgreSQL transaction left idle
-        if lulls.due(newest, time.monotonic()):
-            book_pending()
+        try:
+            reading()
+            newest = db.session.scalar(select(func.max(_RECEIPTS.c.id)))
+            db.session.commit()
+            if lulls.due(newest, time.monotonic()):
+                book_pending()
+                lulls.booked(time.monotonic())
+        except Exception:  # nothing above this process would report it
+            log.exception("M-Pesa booker: booking pass failed")
+            db.session.rollback()
         time.sleep(interval)
 
 
@@ -189,18 +196,20 @@ class Lulls:
     one that goes on is booked every `max_wait` seconds, BATCH receipts a transaction, in turn with the
     answers."""
 
-    def __init__(self, max_wait: float):
+    def __init__(self, max_wait: float, now: float):
         self.max_wait = max_wait
         self.seen: int | None = None  # the newest receipt at the last look
-        self.booked_at = time.monotonic()
+        self.booked_at = now
 
     def due(self, newest: int | None, now: float) -> bool:
         """Whether to book now, `newest` being the newest receipt's id (None: there is none)."""
         due = newest == self.seen or now - self.booked_at >= self.max_wait
         self.seen = newest
-        if due:
-            self.booked_at = now
         return due
+
+    def booked(self, now: float) -> None:
+        """A pass has ended: the wait starts again from its end, however long it took."""
+        self.booked_at = now
 
 
 class _Booker:

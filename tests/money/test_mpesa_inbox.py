@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from flask import current_app
 from flask_migrate import upgrade
+from sqlalchemy.exc import OperationalError
 
 from portal import create_app
 from portal.models import AuditLog, MpesaReceipt, Payment, PaymentStatus, ReceiptStatus
@@ -283,11 +284,32 @@ def test_while_receipts_keep_coming_the_booker_process_books_every_max_wait(cust
 
 
 def test_lulls_book_when_nothing_new_came_or_when_the_wait_is_up():
-    lulls = mpesa_inbox.Lulls(max_wait=5.0)
-    t0 = lulls.booked_at
-    assert [lulls.due(newest, t0 + 0.2 * i) for i, newest in enumerate([None, 3, 3, 4, 5])] == [
+    lulls = mpesa_inbox.Lulls(max_wait=5.0, now=0.0)
+    assert [lulls.due(newest, 0.25 * i) for i, newest in enumerate([None, 3, 3, 4, 5])] == [
         True, False, True, False, False]  # an empty inbox; 3 arrives; a lull; 4 and 5 arrive
-    assert lulls.due(9, t0 + 5.4) and not lulls.due(10, t0 + 5.6)  # five seconds since it booked at 0.4
+    lulls.booked(0.5)  # the pass that began at 0.5 (in the lull)
+    assert not lulls.due(9, 5.25) and lulls.due(10, 5.5)  # five seconds of arrivals since
+    lulls.booked(8.0)  # a long pass: the wait starts again from its end
+    assert not lulls.due(11, 12.75) and lulls.due(12, 13.0)
+
+
+def test_a_booking_pass_that_fails_is_logged_and_the_process_goes_on(customer, make_loan, monkeypatch, caplog):
+    make_loan(customer)
+    mpesa_inbox.accept(receipt="QAE0000001", amount="100", phone="0712345678")
+    passes, book_pending = [], mpesa_inbox.book_pending
+
+    def booking_pass():
+        passes.append(len(passes))
+        if len(passes) == 1:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+        return book_pending()
+    monkeypatch.setattr(mpesa_inbox, "book_pending", booking_pass)
+    clock = Clock(naps=3)  # a look that sees it arrive, a lull that fails, the next that books
+
+    follow(monkeypatch, clock)
+
+    assert passes == [0, 1] and "booking pass failed" in caplog.text
+    assert receipt_row("QAE0000001").status == ReceiptStatus.BOOKED
 
 
 def test_the_booker_process_waits_after_draining_a_backlog_too(customer, make_loan, monkeypatch):

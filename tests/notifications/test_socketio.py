@@ -235,6 +235,19 @@ def test_a_portal_socket_is_dropped_once_its_user_is_deactivated(socketio, clien
     assert namespace(socketio).credentials == {}
 
 
+def test_a_portal_socket_is_dropped_once_its_sign_in_is_ended_elsewhere(socketio, client, connect, login_as,
+                                                                         access_token, alice, bob):
+    login_as(user=alice)
+    alices = connect(flask_test_client=client)
+    bobs = connect(auth={"token": access_token(bob)})
+
+    auth.end_all_sessions(alice)  # logout-all from another device; a password change does the same
+    db.session.commit()
+
+    assert namespace(socketio).drop_lapsed() and not alices.is_connected(NAMESPACE)
+    assert bobs.is_connected(NAMESPACE)
+
+
 def test_checking_the_connections_costs_two_queries_however_many(socketio, client, connect, login_as, access_token,
                                                                   alice, bob):
     login_as(user=alice)
@@ -275,5 +288,18 @@ def test_a_process_rechecks_its_sockets_while_any_are_connected(tmp_path):
 
     assert not socket.is_connected(NAMESPACE)
     assert not namespace(socketio)._watching  # no connection left: the thread ended
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        with app.test_request_context():
+            token, _ = tokens.issue_pair(user, "lender")
+        db.session.commit()
+    again = socketio.test_client(app, namespace=NAMESPACE, auth={"token": token})
+    assert again.is_connected(NAMESPACE) and namespace(socketio)._watching  # a new connection: a new thread
+    again.disconnect(NAMESPACE)
+    for _ in range(100):
+        if not namespace(socketio)._watching:
+            break
+        time.sleep(0.02)
+    assert not namespace(socketio)._watching
     with app.app_context():
         db.engine.dispose()

@@ -226,6 +226,18 @@ def test_a_matched_payment_costs_a_fixed_handful_of_statements(client, secret, n
     assert len(statements) == 13, statements
 
 
+def test_a_payment_a_staff_member_posts_is_logged_with_who_posted_it(client, api_headers, staff, new_customer,
+                                                                     make_loan):
+    make_loan(new_customer(phone=PHONE), "12000")
+
+    response = webhook(client, payload("100"), api_headers(staff.manager))
+
+    assert response.status_code == 202, response.get_json()
+    db.session.expire_all()
+    row = db.session.query(ApiLog).filter(ApiLog.endpoint == "/repayments/mpesa-webhook").one()
+    assert (row.user_id, row.status_code) == (staff.manager.id, 202)
+
+
 def test_a_log_row_that_cannot_be_written_costs_the_log_not_the_answer(client, secret, new_customer, make_loan,
                                                                         monkeypatch, caplog):
     from api import request_log
