@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app
@@ -137,6 +138,28 @@ def _book(row) -> dict:
         log.exception("M-Pesa receipt %s could not be booked", row.receipt)
         return _mark(row, ReceiptStatus.FAILED, error="Booking failed unexpectedly; the error log has the details.")
     return _mark(row, ReceiptStatus.BOOKED, payment_id=booked.payment_id)
+
+
+@dataclass
+class Backlog:
+    """The receipts waiting to be booked: how many, since when the oldest, and whether booking has
+    stopped (the oldest has waited well past what the booker lets wait, and a long pass besides: with
+    MPESA_BOOKER=process, is the booker running?)."""
+
+    waiting: int
+    oldest: datetime | None
+    stalled: bool
+
+
+STALL_SECONDS = 60  # at least; or three times MPESA_BOOKER_MAX_WAIT
+
+
+def backlog() -> Backlog:
+    """The booking backlog, in one query (for the reconciliation page and /health)."""
+    waiting, oldest = db.session.execute(select(func.count(), func.min(_RECEIPTS.c.received_at))
+                                         .where(_RECEIPTS.c.status == ReceiptStatus.PENDING)).one()
+    patience = max(STALL_SECONDS, 3 * current_app.config["MPESA_BOOKER_MAX_WAIT"])
+    return Backlog(waiting, oldest, oldest is not None and (utcnow() - oldest).total_seconds() > patience)
 
 
 def failed(actor: User) -> Select:

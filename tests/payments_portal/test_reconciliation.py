@@ -1,14 +1,16 @@
 """The reconciliation queue: money held in suspense assigned to a loan, failed M-Pesa receipts retried, both lists
 in a fixed number of queries, and only for those who reconcile."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from portal.blueprints.payments import views
 from portal.models import Gl, MpesaReceipt, PaymentStatus, ReceiptStatus, Role
-from portal.models.base import db
+from portal.models.base import db, utcnow
 from portal.services import ledger, loans, mpesa_inbox, repayments
 from portal.services.errors import Conflict
 from tests.pages import HX, text
@@ -220,3 +222,52 @@ def test_officers_cannot_open_the_queue_assign_or_retry(client, login_as, post, 
     assert post(f"{PAGE}/failed/{receipt.id}/retry").status_code == 403
     assert "Reconciliation" not in text(client.get("/portal/"))
     assert (payment.status, receipt.status) == (PaymentStatus.UNMATCHED, ReceiptStatus.FAILED)
+
+
+# --- the booking backlog -----------------------------------------------------------------------------------------
+
+
+def _waiting(*codes: str, minutes_ago: int = 0) -> None:
+    """Receipts accepted and not yet booked (no booker runs in tests), received `minutes_ago`."""
+    for code in codes:
+        mpesa_inbox.accept(receipt=code, amount="100", phone="0712345678")
+    db.session.execute(update(MpesaReceipt).where(MpesaReceipt.receipt.in_(codes))
+                       .values(received_at=utcnow() - timedelta(minutes=minutes_ago)))
+    db.session.commit()
+
+
+def test_receipts_waiting_a_moment_are_mentioned_calmly(client, login_as, staff):
+    login_as(user=staff.manager)
+    _waiting("QWAIT00001", "QWAIT00002")
+
+    page = text(client.get(PAGE))
+
+    assert "2 M-Pesa receipts waiting to be booked" in page and "not being booked" not in page
+
+
+def test_receipts_waiting_for_minutes_say_the_booker_may_be_down(client, login_as, staff):
+    login_as(user=staff.manager)
+    _waiting("QWAIT00003", minutes_ago=5)
+
+    page = text(client.get(PAGE))
+
+    assert "M-Pesa receipts are not being booked" in page and "flask payments book --follow" in page
+
+
+def test_nothing_waiting_says_nothing(client, login_as, staff):
+    login_as(user=staff.manager)
+
+    assert "waiting to be booked" not in text(client.get(PAGE))
+
+
+def test_health_answers_ok_degraded_or_unavailable(client, monkeypatch):
+    assert client.get("/health").get_json() == {"status": "ok", "database": "ok", "mpesa_booking": "ok"}
+
+    _waiting("QWAIT00004", minutes_ago=5)
+    assert client.get("/health").get_json() == {"status": "degraded", "database": "ok", "mpesa_booking": "stalled"}
+
+    def unreachable():
+        raise OperationalError("SELECT", {}, Exception("server closed the connection unexpectedly"))
+    monkeypatch.setattr(mpesa_inbox, "backlog", unreachable)
+    response = client.get("/health")
+    assert response.status_code == 503 and response.get_json()["status"] == "unavailable"

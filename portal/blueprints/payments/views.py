@@ -55,7 +55,7 @@ def _queue(partial: str, *, unmatched: Page | None = None, failed: Page | None =
 def reconciliation():
     """Payments held in suspense (searched and paged here) and M-Pesa receipts whose booking failed."""
     q = (request.args.get("q") or "").strip()
-    return _queue("payments/partials/_unmatched.html", q=q,
+    return _queue("payments/partials/_unmatched.html", q=q, backlog=mpesa_inbox.backlog(),
                   unmatched=_unmatched(q, request.args.get("page", 1, type=int)))
 
 
