@@ -67,6 +67,7 @@ def _init_login(app: Flask) -> None:
     from portal.extensions import login_manager
     from portal.models import User
     from portal.models.base import db
+    from portal.services.auth import holds_portal_session
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -80,9 +81,7 @@ def _init_login(app: Flask) -> None:
         if not user_id.isdigit() or not version.isdigit():
             return None
         user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or not user.is_staff or user.token_version != int(version):
-            return None
-        return user
+        return user if holds_portal_session(user, int(version)) else None
 
     @login_manager.unauthorized_handler
     def unauthorized():

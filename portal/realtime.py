@@ -6,9 +6,11 @@ A client authenticates when it connects, with the portal's session cookie or a 0
 and joins its own user's room and no other; anyone else is refused. Each process looks again at what
 its connections presented every SOCKET_RECHECK_SECONDS, and drops those that no longer hold: a token
 expired or signed out (logout, logout-all), a portal sign-in ended by logout-all or a password change,
-a user deactivated. A notification is pushed once the
-transaction that created it commits: new Notification rows are collected when they are flushed and
-emitted from the session's after_commit, so a rolled-back transaction (or savepoint) pushes nothing.
+a user deactivated.
+
+A notification is pushed once the transaction that created it commits: new Notification rows are
+collected when they are flushed and emitted from the session's after_commit, so a rolled-back
+transaction (or savepoint) pushes nothing.
 
 The server runs in flask-socketio's threading mode, so `flask run`, the test client and gunicorn keep
 working unchanged. With REDIS_URL set every process emits through Redis, so a web worker, a job worker

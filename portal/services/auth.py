@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from portal.models import STAFF_ROLES, AuthSession, CodePurpose, OneTimeCode, User
+from portal.models import AuthSession, CodePurpose, OneTimeCode, User
 from portal.models.base import db, utcnow
 from portal.services import audit, notifier, users
 from portal.services.errors import ValidationFailed
@@ -51,14 +51,20 @@ def active_sessions(claims: list[tuple[str, int, int]]) -> set[tuple[str, int, i
     return set(claims) & {tuple(row) for row in live}
 
 
+def holds_portal_session(user: User | None, token_version: int) -> bool:
+    """Whether a portal sign-in made at `token_version` still holds for `user`: an active staff member
+    whose version has not moved since (logout-all and a password change move it)."""
+    return user is not None and user.is_active and user.is_staff and user.token_version == token_version
+
+
 def signed_in_staff(sessions: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    """Of portal sign-ins' (user id, token version), those still good: an active staff user whose version
-    has not moved since (logout-all and a password change move it), as the portal's user loader checks."""
+    """Of portal sign-ins' (user id, token version), those that still hold: one query however many."""
     if not sessions:
         return set()
-    rows = db.session.execute(select(User.id, User.token_version).where(
-        User.id.in_({user_id for user_id, _ in sessions}), User.is_active.is_(True), User.role.in_(STAFF_ROLES)))
-    return sessions & {tuple(row) for row in rows}
+    users = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_({user_id for user_id, _ in sessions})))}
+    return {(user_id, version) for user_id, version in sessions
+            if holds_portal_session(users.get(user_id), version)}
 
 
 def rotate_refresh(session: AuthSession, presented_jti: str) -> str | None:
