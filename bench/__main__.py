@@ -121,7 +121,7 @@ def settle() -> None:
     db.session.remove()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("VACUUM ANALYZE")
             conn.exec_driver_sql("CHECKPOINT")
         return
     raw = db.engine.raw_connection()  # on the driver: a SQLAlchemy connection would begin a transaction

@@ -77,10 +77,9 @@ _ACCRUE_BATCH_PG = text(f"""
         RETURNING id),
     postings AS (
         INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
-        SELECT entry.id, side.gl, side.sign * per_loan.extra, per_loan.customer_id, per_loan.loan_id
-        FROM entry CROSS JOIN per_loan
-        CROSS JOIN (VALUES (CAST(:receivable AS VARCHAR(4)), 1), (CAST(:income AS VARCHAR(4)), -1)) AS side(gl, sign)
-        ORDER BY per_loan.loan_id, side.sign DESC)
+        SELECT entry.id, :receivable, per_loan.extra, per_loan.customer_id, per_loan.loan_id FROM entry, per_loan
+        UNION ALL
+        SELECT entry.id, :income, -(SELECT sum(extra) FROM per_loan), NULL, NULL FROM entry)
     SELECT (SELECT id FROM entry), count(*), coalesce(sum(extra), 0) FROM per_loan
 """)
 
@@ -95,11 +94,10 @@ _FILL_CHARGES = text("INSERT INTO penalty_charges (id, loan_id, customer_id, cen
 _CHARGES_TOTALS = text("SELECT count(DISTINCT loan_id), coalesce(sum(cents - penalty_due), 0) FROM penalty_charges")
 _POST_CHARGES = text("""
     INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
-    SELECT :entry_id, side.gl, side.sign * per_loan.extra, per_loan.customer_id, per_loan.loan_id
-    FROM (SELECT loan_id, customer_id, sum(cents - penalty_due) AS extra FROM penalty_charges
-          GROUP BY loan_id, customer_id) AS per_loan
-    CROSS JOIN (SELECT :receivable AS gl, 1 AS sign UNION ALL SELECT :income, -1) AS side
-    ORDER BY per_loan.loan_id, side.sign DESC
+    SELECT :entry_id, :receivable, sum(cents - penalty_due), customer_id, loan_id FROM penalty_charges
+    GROUP BY loan_id, customer_id
+    UNION ALL
+    SELECT :entry_id, :income, -sum(cents - penalty_due), NULL, NULL FROM penalty_charges
 """)
 # The charges lead (`id IN`: a seek per charge), or the planner may scan every installment each batch.
 _SET_PENALTIES = text("UPDATE installments SET penalty_due = (SELECT c.cents FROM penalty_charges c "

@@ -63,9 +63,19 @@ class PaymentLine:
 
 
 @dataclass
+class Share:
+    """This loan's part of a posting pooled for many loans (a penalty run credits its income once)."""
+
+    gl: Gl
+    amount: Decimal
+    pooled: Decimal  # the whole posting
+
+
+@dataclass
 class LedgerLines:
     entry: JournalEntry
     postings: list[Posting]
+    share: Share | None = None
 
 
 @dataclass
@@ -87,18 +97,28 @@ def _users(ids) -> dict[int, User]:
 
 def ledger_entries(loan: Loan, *, actor: User) -> list[LedgerLines]:
     """Every journal entry with a posting on this loan, oldest first, with the postings that concern it: the
-    loan's own and the customer's untagged ones (the cash or savings side), never another loan's from a batch."""
+    loan's own and the customer's untagged ones (the cash or savings side), never another loan's from a batch.
+    Where a batch pooled one side for all its loans (a posting of no customer), the loan's share of it is
+    shown instead, so that each entry still balances on the page."""
     permissions.require(actor, "loan.view")
     customers.ensure_visible(loan.customer, actor)
     on_loan = select(Posting.entry_id).where(Posting.loan_id == loan.id)
     postings = db.session.scalars(
         select(Posting).join(Posting.entry).where(
-            Posting.entry_id.in_(on_loan),
-            or_(Posting.loan_id == loan.id, and_(Posting.loan_id.is_(None), Posting.customer_id == loan.customer_id)))
+            Posting.entry_id.in_(on_loan), or_(Posting.loan_id == loan.id, and_(
+                Posting.loan_id.is_(None), or_(Posting.customer_id == loan.customer_id, Posting.customer_id.is_(None)))))
         .options(contains_eager(Posting.entry)).order_by(JournalEntry.created_at, JournalEntry.id, Posting.id))
     entries: dict[int, LedgerLines] = {}
+    pooled: dict[int, Posting] = {}
     for posting in postings:
-        entries.setdefault(posting.entry_id, LedgerLines(posting.entry, [])).postings.append(posting)
+        lines = entries.setdefault(posting.entry_id, LedgerLines(posting.entry, []))
+        if posting.customer_id is None and posting.loan_id is None:
+            pooled[posting.entry_id] = posting
+        else:
+            lines.postings.append(posting)
+    for entry_id, posting in pooled.items():
+        lines = entries[entry_id]
+        lines.share = Share(posting.gl, -sum(p.amount for p in lines.postings), posting.amount)
     return list(entries.values())
 
 

@@ -188,7 +188,13 @@ def test_the_ledger_entries_of_the_loan_are_listed_with_their_postings(client, l
     kinds = [lines.entry.kind for lines in entries]
     assert [lines.entry.id for lines in entries][:2] == [loan.disbursement_entry_id, payment.entry_id]
     assert kinds == [EntryKind.DISBURSEMENT, EntryKind.REPAYMENT, EntryKind.PENALTY]
-    assert all(sum(p.amount for p in lines.postings) == 0 for lines in entries)  # each side complete
+    # each side complete: the penalty run's income is one posting for both loans, shown as this loan's share
+    assert all(sum(p.amount for p in lines.postings) + (lines.share.amount if lines.share else 0) == 0
+               for lines in entries)
+    penalty = entries[2]
+    assert [p.gl for p in penalty.postings] == [Gl.LOANS_RECEIVABLE]
+    assert penalty.share.gl == Gl.PENALTY_INCOME and penalty.share.amount == -penalty.postings[0].amount
+    assert -penalty.share.pooled > penalty.postings[0].amount  # the other loan's penalty too
     shown = [p for lines in entries for p in lines.postings]
     assert all(p.loan_id in (loan.id, None) for p in shown)  # nothing of the other loan, even from a batch
     assert {p.gl for p in entries[0].postings} == {Gl.LOANS_RECEIVABLE, Gl.PAYOUTS_IN_TRANSIT, Gl.UNEARNED_INTEREST}
@@ -196,6 +202,7 @@ def test_the_ledger_entries_of_the_loan_are_listed_with_their_postings(client, l
     html = text(client.get(_url(loan)))
     assert f'data-entry="{loan.disbursement_entry_id}"' in html and f'data-entry="{payment.entry_id}"' in html
     assert "1100 Loans receivable" in html and "52,889.15" in html
+    assert "4200 Penalty income" in html and "part of one posting of KES" in html
 
 
 # --- reversal and write-off -----------------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from portal.models import DisbursementChannel, Frequency, Gl, LoanStatus
+from portal.models import DisbursementChannel, EntryKind, Frequency, Gl, JournalEntry, LoanStatus
+from portal.models.base import db
 from portal.services import arrears, ledger, loans, repayments
 from portal.services.arrears import Bucket
 
@@ -62,7 +63,7 @@ def test_the_first_day_after_grace_charges_one_period(late_loan):
     assert first.penalty_due == D("220.37")
     assert all(i.penalty_due == 0 for i in late_loan.installments[1:])
     assert loans.outstanding(late_loan) == D("53109.52")
-    assert ledger.balance(Gl.PENALTY_INCOME, loan_id=late_loan.id) == D("-220.37")
+    assert ledger.balance(Gl.PENALTY_INCOME) == D("-220.37")
 
 
 def test_a_second_run_the_same_day_charges_nothing(late_loan, rows):
@@ -82,7 +83,7 @@ def test_each_new_period_begun_after_grace_charges_again(late_loan):
     assert arrears.accrue_penalties(FIRST_DUE + timedelta(days=34)) == (1, D("220.37"))
     assert late_loan.installments[0].penalty_due == D("440.74")
     assert late_loan.installments[1].penalty_due == D("220.37")
-    assert ledger.balance(Gl.PENALTY_INCOME, loan_id=late_loan.id) == D("-661.11")
+    assert ledger.balance(Gl.PENALTY_INCOME) == D("-661.11")
     assert loans.outstanding(late_loan) == D("52889.15") + D("661.11")
 
 
@@ -107,6 +108,16 @@ def test_penalties_across_several_loans_in_small_batches(customer, make_customer
     late = [make_loan(c, product=product) for c in (customer, make_customer(), make_customer())]
     assert arrears.accrue_penalties(FIRST_DUE + timedelta(days=4), batch=2) == (3, D("661.11"))
     assert all(loans.outstanding(loan) == D("53109.52") for loan in late)
+    # A batch is one entry: each loan's receivable, and the batch's income in one posting.
+    entries = db.session.scalars(select(JournalEntry).where(JournalEntry.kind == EntryKind.PENALTY)
+                                 .order_by(JournalEntry.id)).all()
+    assert [[(p.gl, p.amount, p.loan_id, p.customer_id) for p in entry.postings] for entry in entries] == [
+        [(Gl.LOANS_RECEIVABLE, D("220.37"), late[0].id, late[0].customer_id),
+         (Gl.LOANS_RECEIVABLE, D("220.37"), late[1].id, late[1].customer_id),
+         (Gl.PENALTY_INCOME, D("-440.74"), None, None)],
+        [(Gl.LOANS_RECEIVABLE, D("220.37"), late[2].id, late[2].customer_id),
+         (Gl.PENALTY_INCOME, D("-220.37"), None, None)]]
+    assert ledger.verify().ok
 
 
 def reference_penalty(overdue: Decimal, rate: Decimal, due: date, on: date, grace_days: int,
