@@ -79,7 +79,8 @@ _ACCRUE_BATCH_PG = text(f"""
         INSERT INTO postings (entry_id, gl, amount, customer_id, loan_id)
         SELECT entry.id, :receivable, per_loan.extra, per_loan.customer_id, per_loan.loan_id FROM entry, per_loan
         UNION ALL
-        SELECT entry.id, :income, -(SELECT sum(extra) FROM per_loan), NULL, NULL FROM entry)
+        SELECT entry.id, :income, -(SELECT sum(extra) FROM per_loan), NULL, NULL FROM entry
+        ORDER BY loan_id)
     SELECT (SELECT id FROM entry), count(*), coalesce(sum(extra), 0) FROM per_loan
 """)
 
@@ -98,6 +99,7 @@ _POST_CHARGES = text("""
     GROUP BY loan_id, customer_id
     UNION ALL
     SELECT :entry_id, :income, -sum(cents - penalty_due), NULL, NULL FROM penalty_charges
+    ORDER BY loan_id
 """)
 # The charges lead (`id IN`: a seek per charge), or the planner may scan every installment each batch.
 _SET_PENALTIES = text("UPDATE installments SET penalty_due = (SELECT c.cents FROM penalty_charges c "
@@ -113,8 +115,9 @@ def accrue_penalties(on: date, batch: int = 10_000, *, workers: int = 1) -> tupl
     """Charge what each overdue installment's penalty should be by `on` and is not yet.
 
     Set-based, a batch of loans at a time, with no Python per installment: the batch's charges are
-    computed in SQL and posted as one journal entry (a receivable and an income posting per loan, so
-    each loan's balance and the income it earned still come from its postings), and the same rows set
+    computed in SQL and posted as one journal entry (a receivable posting per loan, so that each loan's
+    balance still comes from its postings, and one income posting for the batch: half the rows that a pair
+    per loan would write and check their keys), and the same rows set
     the installments' penalties. Running it twice for one day charges nothing the second time.
     Returns (loans charged, total charged).
 
