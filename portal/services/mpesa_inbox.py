@@ -199,7 +199,8 @@ def follow(*, interval: float = 0.2) -> None:
     while True:
         try:
             reading()
-            newest = db.session.scalar(select(func.max(_RECEIPTS.c.id)))
+            newest = db.session.scalar(select(func.max(_RECEIPTS.c.id))
+                                       .where(_RECEIPTS.c.status == ReceiptStatus.PENDING))
             db.session.commit()
             if lulls.due(newest, time.monotonic()):
                 book_pending()
@@ -225,7 +226,10 @@ class Lulls:
         self.booked_at = now
 
     def due(self, newest: int | None, now: float) -> bool:
-        """Whether to book now, `newest` being the newest receipt's id (None: there is none)."""
+        """Whether to book now, `newest` being the newest waiting receipt's id (None: none waits)."""
+        if newest is None:  # nothing to book is as good as booked: the next arrival waits for a lull
+            self.seen, self.booked_at = None, now
+            return False
         due = newest == self.seen or now - self.booked_at >= self.max_wait
         self.seen = newest
         return due

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from flask import current_app
 from flask_migrate import upgrade
+from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
 from portal import create_app
@@ -279,18 +280,40 @@ def test_while_receipts_keep_coming_the_booker_process_books_every_max_wait(cust
 
     follow(monkeypatch, clock, max_wait=1.0)
 
-    assert booked_at == [(0.0, 0), (1.0, 4), (2.0, 8)]  # an empty inbox is a lull
+    assert booked_at == [(1.0, 4), (2.0, 8)]  # an empty inbox is no pass
     assert [receipt_row(code).status for code in arrived] == [ReceiptStatus.BOOKED] * 8 + [ReceiptStatus.PENDING] * 3
 
 
 def test_lulls_book_when_nothing_new_came_or_when_the_wait_is_up():
     lulls = mpesa_inbox.Lulls(max_wait=5.0, now=0.0)
     assert [lulls.due(newest, 0.25 * i) for i, newest in enumerate([None, 3, 3, 4, 5])] == [
-        True, False, True, False, False]  # an empty inbox; 3 arrives; a lull; 4 and 5 arrive
+        False, False, True, False, False]  # an empty inbox; 3 arrives; a lull; 4 and 5 arrive
     lulls.booked(0.5)  # the pass that began at 0.5 (in the lull)
     assert not lulls.due(9, 5.25) and lulls.due(10, 5.5)  # five seconds of arrivals since
     lulls.booked(8.0)  # a long pass: the wait starts again from its end
     assert not lulls.due(11, 12.75) and lulls.due(12, 13.0)
+
+
+def test_after_a_quiet_spell_the_first_arrival_still_waits_for_a_lull():
+    lulls = mpesa_inbox.Lulls(max_wait=5.0, now=0.0)
+    assert not any(lulls.due(None, 0.25 * i) for i in range(40))  # ten seconds with nothing waiting
+    assert [lulls.due(newest, 10.0 + 0.25 * i) for i, newest in enumerate([7, 8, 8])] == [False, False, True]
+
+
+def test_an_idle_booker_process_makes_no_pass(customer, make_loan, monkeypatch):
+    """No receipt waits (one failed, one booked): no pass, so on SQLite no write lock five times a second."""
+    make_loan(customer)
+    for code in ("QAF0000001", "QAF0000002"):
+        mpesa_inbox.accept(receipt=code, amount="100", phone="0712345678")
+    mpesa_inbox.book_pending()
+    db.session.execute(update(MpesaReceipt).where(MpesaReceipt.receipt == "QAF0000002")
+                       .values(status=ReceiptStatus.FAILED))
+    passes = []
+    monkeypatch.setattr(mpesa_inbox, "book_pending", lambda: passes.append(1))
+
+    follow(monkeypatch, Clock(naps=8))
+
+    assert passes == []
 
 
 def test_a_booking_pass_that_fails_is_logged_and_the_process_goes_on(customer, make_loan, monkeypatch, caplog):
