@@ -115,11 +115,10 @@ def accrue_penalties(on: date, batch: int = 10_000, *, workers: int = 1) -> tupl
     """Charge what each overdue installment's penalty should be by `on` and is not yet.
 
     Set-based, a batch of loans at a time, with no Python per installment: the batch's charges are
-    computed in SQL and posted as one journal entry (a receivable posting per loan, so that each loan's
-    balance still comes from its postings, and one income posting for the batch: half the rows that a pair
-    per loan would write and check their keys), and the same rows set
-    the installments' penalties. Running it twice for one day charges nothing the second time.
-    Returns (loans charged, total charged).
+    computed in SQL and posted as one journal entry, and the same rows set the installments' penalties.
+    The entry has a receivable posting per loan, so that each loan's balance still comes from its own
+    postings, and one income posting for the batch: half the rows (and key checks) of a pair per loan.
+    Running it twice for one day charges nothing the second time. Returns (loans charged, total charged).
 
     In the caller's transaction; or, on PostgreSQL with `workers` above one, `_accrue_in_parallel`.
     """

@@ -103,10 +103,10 @@ def ledger_entries(loan: Loan, *, actor: User) -> list[LedgerLines]:
     permissions.require(actor, "loan.view")
     customers.ensure_visible(loan.customer, actor)
     on_loan = select(Posting.entry_id).where(Posting.loan_id == loan.id)
+    concerns_it = or_(Posting.loan_id == loan.id, and_(Posting.loan_id.is_(None), or_(
+        Posting.customer_id == loan.customer_id, Posting.customer_id.is_(None))))
     postings = db.session.scalars(
-        select(Posting).join(Posting.entry).where(
-            Posting.entry_id.in_(on_loan), or_(Posting.loan_id == loan.id, and_(
-                Posting.loan_id.is_(None), or_(Posting.customer_id == loan.customer_id, Posting.customer_id.is_(None)))))
+        select(Posting).join(Posting.entry).where(Posting.entry_id.in_(on_loan), concerns_it)
         .options(contains_eager(Posting.entry)).order_by(JournalEntry.created_at, JournalEntry.id, Posting.id))
     entries: dict[int, LedgerLines] = {}
     pooled: dict[int, Posting] = {}

@@ -18,6 +18,7 @@ for a dozen writes. A receipt whose booking raised stays on record as failed, wi
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -240,22 +241,33 @@ class Lulls:
 
 
 class _Booker:
-    """One thread per web process: books when woken, and sweeps now and then for stragglers."""
+    """One thread per web process: books when woken, and sweeps now and then for stragglers. It holds its
+    application weakly and ends once that is gone (a test suite makes many)."""
 
     def __init__(self, app: Flask):
-        self.app = app
+        self.app = weakref.ref(app)
         self.wake = threading.Event()
-        threading.Thread(target=self._loop, name="mkopo-mpesa-booker", daemon=True).start()
+        self.thread = threading.Thread(target=self._loop, name="mkopo-mpesa-booker", daemon=True)
+        self.thread.start()
 
     def _loop(self) -> None:
         while True:
             self.wake.wait(BOOKER_SWEEP_SECONDS)
             self.wake.clear()
-            with self.app.app_context():
-                try:
-                    book_pending()
-                except Exception:  # nothing above this thread would report it; the next wake retries
-                    log.exception("M-Pesa booker: booking pass failed")
+            if not self._book():
+                return
+
+    def _book(self) -> bool:
+        """A booking pass; False once the application is gone."""
+        app = self.app()
+        if app is None:
+            return False
+        with app.app_context():
+            try:
+                book_pending()
+            except Exception:  # nothing above this thread would report it; the next wake retries
+                log.exception("M-Pesa booker: booking pass failed")
+        return True
 
 
 def _booker(app: Flask) -> _Booker:

@@ -21,8 +21,9 @@ class Page:
     more: bool = False
 
     @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+    def pages(self) -> int | None:
+        """How many pages there are; None when the rows were not counted."""
+        return None if self.total is None else max(1, math.ceil(self.total / self.per_page))
 
     @property
     def has_next(self) -> bool:

@@ -1,6 +1,7 @@
 """M-Pesa receipts are written down first and booked after: a repeat is a no-op at the door, a booking
 that fails is kept with why and retried on demand, and a web process's booker thread books on its own."""
 
+import gc
 import logging
 import time
 from decimal import Decimal
@@ -169,6 +170,20 @@ def test_a_web_process_books_in_its_own_thread_once_the_receipt_commits(tmp_path
         assert row.payment.amount == D("250.00")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_web_process_booker_thread_ends_with_its_application(tmp_path):
+    def web(name: str):
+        return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / name}", "SECRET_KEY": "g" * 40,
+                           "JOB_BACKEND": "thread"})
+    booker = mpesa_inbox._booker(web("gone.db"))
+    web("next.db")  # the shared extensions (the API's) let go of the last application when the next is made
+    gc.collect()
+
+    booker.wake.set()
+    booker.thread.join(timeout=10)
+
+    assert not booker.thread.is_alive()
 
 
 def test_a_manager_retries_one_failed_receipt_and_the_trail_says_so(customer, make_loan, staff, monkeypatch):

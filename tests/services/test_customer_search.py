@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from flask import render_template_string
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -77,6 +78,16 @@ def test_search_by_national_id(admin, wanjiku, otieno):
 def test_search_with_no_match_is_empty(admin, wanjiku, otieno):
     page = customers.search(CustomerFilters(search="Zawadi"), actor=admin)
     assert (page.items, page.total, page.pages) == ([], 0, 1)
+
+
+def test_an_uncounted_page_knows_only_whether_another_follows(app, admin, wanjiku, otieno):
+    page = customers.search(CustomerFilters(), actor=admin, per_page=1, count=False)
+    assert (len(page.items), page.total, page.pages, page.has_prev, page.has_next) == (1, None, None, False, True)
+    with app.test_request_context():
+        html = render_template_string(
+            '{% from "_macros/pager.html" import pager %}{{ pager(page, "customers.index", "#results", "Pages") }}',
+            page=page)
+    assert "Page 1</span>" in html and " of " not in html
 
 
 def test_search_stays_within_what_the_actor_can_see(make_user, make_customer):
